@@ -1,0 +1,363 @@
+"""The vocabulary: every event a clerk can log, as small frozen value classes.
+
+Each class carries a stable ``TYPE`` name (the string stored in the database,
+never a Python path).  Payloads are checked on construction, so an instance is
+always a well-formed fact; whether it fits the case's history is for the rules.
+
+This module imports nothing else from caselog.  Its validators raise
+``ValueError``/``TypeError``; the store turns those into ``InputError``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Callable, ClassVar
+
+import attrs
+
+#: Bumped when a payload's shape changes; old rows are upcast on read.
+SCHEMA_VERSION = 1
+
+LEVELS = ("first", "second", "retrial")
+
+#: Attendance, highest rank first (DOMAIN.md).
+ATTENDANCES = ("principal", "deputy", "other_head", "staff", "lawyer_only", "none")
+HEADS = frozenset(ATTENDANCES[:3])
+ATTENDANCE_RANK = {name: len(ATTENDANCES) - i for i, name in enumerate(ATTENDANCES)}
+
+EXCUSES = ("force_majeure", "accident", "official_duty", "other")
+
+LOSSES = (
+    "revoked",
+    "partly_revoked",
+    "revoked_redo",
+    "ordered_to_perform",
+    "ordered_to_pay",
+    "confirmed_illegal",
+    "confirmed_void",
+    "varied",
+    "agreement_liability",
+    "compensation",
+)
+NON_LOSSES = (
+    "claims_dismissed",
+    "suit_dismissed",
+    "withdrawn",
+    "withdrawn_after_change",
+    "mediated",
+    "terminated",
+)
+DISPOSITIONS = LOSSES + NON_LOSSES
+LOSS_SET = frozenset(LOSSES)
+#: Merits judgments (实体判决): the losses plus a dismissal of the claims.
+MERITS_SET = LOSS_SET | {"claims_dismissed"}
+
+RESULTS = ("upheld", "reversed", "remanded", "withdrawn")
+APPELLANTS = ("plaintiff", "agency", "both")
+
+#: 案由, 法发〔2020〕44号.
+CAUSES = (
+    "行政处罚", "行政强制措施", "行政强制执行", "行政许可", "行政征收或者征用",
+    "行政登记", "行政确认", "行政给付", "行政允诺", "行政征缴", "行政奖励",
+    "行政收费", "政府信息公开", "行政批复", "行政处理", "行政复议", "行政裁决",
+    "行政协议", "行政补偿", "行政赔偿", "不履行职责", "行政行为公益诉讼",
+)
+
+# Chinese labels, for people; the English names above are what is stored.
+LABELS_ZH = {
+    "first": "一审", "second": "二审", "retrial": "再审",
+    "principal": "正职负责人", "deputy": "副职负责人", "other_head": "其他分管负责人",
+    "staff": "工作人员", "lawyer_only": "仅律师", "none": "无人出庭",
+    "force_majeure": "不可抗力", "accident": "意外事件", "official_duty": "公务",
+    "other": "其他正当理由",
+    "revoked": "撤销", "partly_revoked": "部分撤销", "revoked_redo": "撤销并重作",
+    "ordered_to_perform": "履行法定职责", "ordered_to_pay": "履行给付义务",
+    "confirmed_illegal": "确认违法", "confirmed_void": "确认无效", "varied": "变更",
+    "agreement_liability": "行政协议履行或补偿", "compensation": "行政赔偿",
+    "claims_dismissed": "驳回诉讼请求", "suit_dismissed": "驳回起诉", "withdrawn": "撤诉",
+    "withdrawn_after_change": "被告改变行政行为后撤诉", "mediated": "调解", "terminated": "终结",
+    "upheld": "维持", "reversed": "改判", "remanded": "发回重审",
+    "plaintiff": "原告", "agency": "被告机关", "both": "双方",
+}
+
+_FIRST_TYPES = ("行初", "行赔初")
+_APPEAL_TYPES = ("行终", "行赔终")
+_NEW_FORM = re.compile(r"\((\d{4})\)([\u4e00-\u9fff]\d+)(行赔初|行初|行赔终|行终)([1-9]\d*)号")
+_OLD_FORM = re.compile(r"\((\d{4})\)([\u4e00-\u9fff]{1,8}\d*)(行赔初|行初|行赔终|行终)字第([1-9]\d*)号")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_TEXT = 200
+
+
+def case_number(value: Any, kinds: tuple[str, ...] = _FIRST_TYPES) -> str:
+    """Normalise a case number (案号) and check its form.
+
+    Full-width parentheses become half-width.  Both the current form
+    ``(2022)浙0302行初123号`` and the pre-2016 form ``(2014)浙行初字第12号`` are
+    accepted; ``kinds`` names the type codes allowed.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"case number must be text, not {type(value).__name__}")
+    text = value.strip().replace("（", "(").replace("）", ")")
+    match = _NEW_FORM.fullmatch(text) or _OLD_FORM.fullmatch(text)
+    if match is None or match.group(3) not in kinds:
+        example = "(2022)浙0302行初123号" if kinds == _FIRST_TYPES else "(2022)浙03行终45号"
+        raise ValueError(
+            f"malformed case number {value!r}: expected the form {example} "
+            f"(type code {' or '.join(kinds)}) or the older (2014)浙行初字第12号"
+        )
+    return text
+
+
+def case_year(number: str) -> int:
+    """The year a case was received, as written in its number."""
+    return int(number[1:5])
+
+
+def iso_date(value: Any) -> str:
+    """A business date as ``YYYY-MM-DD``, checked to exist on the calendar."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise ValueError(f"malformed date {value!r}: expected YYYY-MM-DD")
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"impossible date {value!r}") from None
+    return value
+
+
+def event_id(value: Any) -> str:
+    """An event id: a UUID in its canonical 8-4-4-4-12 hexadecimal form."""
+    if not isinstance(value, str) or not _UUID.fullmatch(value.lower()):
+        raise ValueError(f"malformed event id {value!r}: expected a UUID")
+    return value.lower()
+
+
+def text(value: Any) -> str:
+    """A short line of text: no control characters, at most MAX_TEXT characters."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"is longer than {MAX_TEXT} characters")
+    return value
+
+
+def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else convert(value)
+
+
+def _one_of(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"unknown {name} {value!r}: expected one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"spoke must be true or false, not {value!r}")
+    return value
+
+
+def _name_errors(cls: type, fields: list[attrs.Attribute]) -> list[attrs.Attribute]:
+    """Wrap each converter so that its error names the field it was checking."""
+
+    def named(name: str, convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def check(value: Any) -> Any:
+            try:
+                return convert(value)
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"{name}: {error}") from None
+
+        return check
+
+    return [f.evolve(converter=named(f.name, f.converter)) for f in fields]
+
+
+def _field(convert: Callable[[Any], Any], doc: str, optional: bool = False, **kw: Any) -> Any:
+    if optional:
+        return attrs.field(default=None, converter=_optional(convert), metadata={"doc": doc}, **kw)
+    return attrs.field(converter=convert, metadata={"doc": doc}, **kw)
+
+
+@attrs.frozen(field_transformer=_name_errors)
+class CaseFiled:
+    """A first-instance case was received by the court (立案)."""
+
+    TYPE: ClassVar[str] = "case_filed"
+    filed_on: str = _field(iso_date, "the date the court received the case")
+    court: str = _field(text, "the court of first instance")
+    agency: str = _field(text, "the defendant agency (被告)")
+    cause: str = _field(_one_of("cause", CAUSES), "案由, one of the 22 causes of 法发〔2020〕44号")
+    plaintiff: str | None = _field(text, "the plaintiff (原告)", optional=True)
+    field: str | None = _field(text, "the agency's management field, e.g. 公安", optional=True)
+
+
+@attrs.frozen(field_transformer=_name_errors)
+class HearingHeld:
+    """A hearing took place; who attended for the agency and whether a head spoke."""
+
+    TYPE: ClassVar[str] = "hearing_held"
+    held_on: str = _field(iso_date, "the hearing date")
+    attendance: str = _field(_one_of("attendance", ATTENDANCES), "the highest-ranked person attending for the agency")
+    level: str = _field(_one_of("level", LEVELS), "first instance, appeal (second) or retrial", default="first")
+    official: str | None = _field(text, "the name of the official who attended", optional=True)
+    title: str | None = _field(text, "the official's post (职务)", optional=True)
+    spoke: bool | None = _field(_boolean, "whether the head spoke on resolving the dispute", optional=True)
+    excuse: str | None = _field(_one_of("excuse", EXCUSES), "the reason the head was absent", optional=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.attendance in HEADS and self.spoke is None:
+            raise ValueError(f"spoke is required when a head ({self.attendance}) attended: give true or false")
+        if self.attendance not in HEADS and self.spoke is not None:
+            raise ValueError(f"spoke is only for a head; attendance {self.attendance!r} is not a head")
+
+
+@attrs.frozen(field_transformer=_name_errors)
+class CaseConcluded:
+    """The first-instance court decided the case (or decided it again after a remand)."""
+
+    TYPE: ClassVar[str] = "case_concluded"
+    decided_on: str = _field(iso_date, "the date of the judgment or ruling")
+    disposition: str = _field(_one_of("disposition", DISPOSITIONS), "how the case ended (裁判结果)")
+
+
+@attrs.frozen(field_transformer=_name_errors)
+class AppealFiled:
+    """A party appealed the first-instance conclusion (上诉)."""
+
+    TYPE: ClassVar[str] = "appeal_filed"
+    filed_on: str = _field(iso_date, "the date the appeal was filed")
+    appeal_case: str = _field(lambda v: case_number(v, _APPEAL_TYPES), "the second-instance case number (行终)")
+    appellant: str = _field(_one_of("appellant", APPELLANTS), "who appealed")
+
+
+def _decision_check(self: Any) -> None:
+    if self.result == "reversed" and self.disposition is None:
+        raise ValueError("a reversed decision needs the new disposition")
+    if self.result != "reversed" and self.disposition is not None:
+        raise ValueError(f"a disposition is given only when the result is reversed, not {self.result}")
+
+
+@attrs.frozen(field_transformer=_name_errors)
+class AppealDecided:
+    """The appeal court decided the pending appeal."""
+
+    TYPE: ClassVar[str] = "appeal_decided"
+    decided_on: str = _field(iso_date, "the date of the decision")
+    result: str = _field(_one_of("result", RESULTS), "upheld, reversed, remanded or withdrawn")
+    disposition: str | None = _field(_one_of("disposition", DISPOSITIONS), "the new outcome when reversed", optional=True)
+
+    __attrs_post_init__ = _decision_check
+
+
+@attrs.frozen(field_transformer=_name_errors)
+class RetrialDecided:
+    """A retrial (再审) decided the case."""
+
+    TYPE: ClassVar[str] = "retrial_decided"
+    decided_on: str = _field(iso_date, "the date of the decision")
+    result: str = _field(_one_of("result", RESULTS), "upheld, reversed, remanded or withdrawn")
+    disposition: str | None = _field(_one_of("disposition", DISPOSITIONS), "the new outcome when reversed", optional=True)
+
+    __attrs_post_init__ = _decision_check
+
+
+def _changes(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or not value:
+        raise ValueError("changes must be a non-empty object of field: new value")
+    return dict(value)
+
+
+@attrs.frozen(field_transformer=_name_errors)
+class EventCorrected:
+    """A logged event was wrong; these field values replace the old ones."""
+
+    TYPE: ClassVar[str] = "event_corrected"
+    target: str = _field(event_id, "the event_id of the corrected event (same case)")
+    changes: dict = _field(_changes, "field: new value; null removes an optional field")
+    reason: str = _field(text, "why the correction was needed")
+
+
+@attrs.frozen(field_transformer=_name_errors)
+class EventRetracted:
+    """A logged event should never have been logged; it no longer counts."""
+
+    TYPE: ClassVar[str] = "event_retracted"
+    target: str = _field(event_id, "the event_id of the retracted event (same case)")
+    reason: str = _field(text, "why the event is retracted")
+
+
+Event = CaseFiled | HearingHeld | CaseConcluded | AppealFiled | AppealDecided | RetrialDecided | EventCorrected | EventRetracted
+
+EVENT_TYPES: dict[str, type] = {
+    cls.TYPE: cls
+    for cls in (CaseFiled, HearingHeld, CaseConcluded, AppealFiled, AppealDecided, RetrialDecided, EventCorrected, EventRetracted)
+}
+META_TYPES = frozenset({EventCorrected.TYPE, EventRetracted.TYPE})
+FIELDS: dict[str, tuple[str, ...]] = {name: tuple(a.name for a in attrs.fields(cls)) for name, cls in EVENT_TYPES.items()}
+
+#: (type, from_version) -> function upgrading a stored payload to from_version + 1.
+UPCASTERS: dict[tuple[str, int], Callable[[dict], dict]] = {}
+
+
+def upcast(type_: str, schema_version: int, payload: dict) -> dict:
+    """Bring a payload stored under an older schema version up to the current one."""
+    while schema_version < SCHEMA_VERSION:
+        payload = UPCASTERS[(type_, schema_version)](payload)
+        schema_version += 1
+    return payload
+
+
+def make(type_: str, payload: dict) -> Event:
+    """Build the event of ``type_`` from a payload dict; unknown fields are refused."""
+    cls = EVENT_TYPES.get(type_)
+    if cls is None:
+        raise ValueError(f"unknown event type {type_!r}: expected one of {', '.join(EVENT_TYPES)}")
+    unknown = sorted(set(payload) - set(FIELDS[type_]))
+    if unknown:
+        raise ValueError(f"unknown field {', '.join(unknown)} for {type_}")
+    missing = [a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING and a.name not in payload]
+    if missing:
+        raise ValueError(f"{type_} needs {', '.join(missing)}")
+    try:
+        return cls(**payload)
+    except TypeError as error:
+        raise ValueError(str(error)) from None
+
+
+def payload(event: Event) -> dict:
+    """The event's fields as a JSON-ready dict, optional fields left out when unset."""
+    return {k: v for k, v in attrs.asdict(event, recurse=False).items() if v is not None}
+
+
+def business_date(event: Event) -> str | None:
+    """The date the event happened in the world, if it has one."""
+    return getattr(event, "filed_on", None) or getattr(event, "held_on", None) or getattr(event, "decided_on", None)
+
+
+@attrs.frozen
+class Recorded:
+    """An event with its envelope: who logged it, when, and where it stands in the log."""
+
+    event: Event
+    case: str
+    event_id: str
+    recorded_at: str
+    recorded_by: str
+    version: int = 0
+    position: int = 0
+
+    @property
+    def type(self) -> str:
+        return self.event.TYPE

@@ -1,0 +1,147 @@
+"""The figures of DOMAIN.md, defined once.
+
+``tally`` counts projection rows into buckets (a year, or a period and the
+same dates a year earlier); ``figures_of`` turns counts into the published
+figures: rates, year-over-year changes and the double-decline streak.  The
+yearly table, the CLI summary, the dashboard and the canned queries all read
+what these two functions produce.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable, Hashable, Iterable, Mapping
+
+CITY = ""  # the agency key that stands for the whole city (全市)
+LEVEL_SCOPES = ("all", "first")
+
+COUNTS = (
+    "filed", "heard", "head_appeared", "principal", "deputy", "other_head", "staff", "lawyer_only", "none",
+    "spoke", "recommendations_expected", "concluded", "losses_first_instance", "reduced_on_appeal",
+    "added_on_appeal", "losses", "merits_judgments", "withdrawn_after_change",
+)
+#: rate -> (numerator, denominator); a zero denominator gives None, never 0.
+RATES = {
+    "appearance_rate": ("head_appeared", "heard"),
+    "principal_rate": ("principal", "heard"),
+    "principal_share": ("principal", "head_appeared"),
+    "speaking_rate": ("spoke", "head_appeared"),
+    "loss_rate": ("losses", "concluded"),
+    "merits_loss_rate": ("losses", "merits_judgments"),
+}
+#: Figures compared with the year before: counts change in percent, rates in points.
+COMPARED = ("filed", "appearance_rate", "loss_rate")
+DERIVED_TYPES = {
+    "silent": "INTEGER",
+    **{rate: "REAL" for rate in RATES},
+    "filed_prev": "INTEGER", "filed_change_pct": "REAL",
+    "appearance_rate_prev": "REAL", "appearance_rate_change_pp": "REAL",
+    "loss_rate_prev": "REAL", "loss_rate_change_pp": "REAL",
+    "double_decline_streak": "INTEGER",
+}
+DERIVED = tuple(DERIVED_TYPES)
+KEYS = COUNTS + DERIVED
+
+Bucket = Callable[[str], Hashable | None]
+
+
+def by_year(date: str) -> int:
+    return int(date[:4])
+
+
+def tally(cases: Iterable[Mapping], units: Iterable[Mapping], outcomes: Iterable[Mapping],
+          bucket: Bucket = by_year) -> Counter:
+    """Count projection rows as {(bucket, level scope, agency, count name): n}.
+
+    Each row counts for its agency and for the city.  Appearance units count in
+    the "first" scope only at first instance; filings and outcomes ignore the level.
+    """
+    counts: Counter = Counter()
+
+    def add(date: str, agency: str, scopes: tuple[str, ...], names: list[str]) -> None:
+        key = bucket(date)
+        if key is None:
+            return
+        for scope in scopes:
+            for who in (agency, CITY):
+                for name in names:
+                    counts[(key, scope, who, name)] += 1
+
+    for row in cases:
+        add(row["filed_on"], row["agency"], LEVEL_SCOPES, ["filed"])
+    for row in units:
+        names = ["heard", row["attendance"]]
+        if row["head"]:
+            names.append("head_appeared")
+        if row["spoke"]:
+            names.append("spoke")
+        if row["recommendation_expected"]:
+            names.append("recommendations_expected")
+        add(row["first_held_on"], row["agency"], LEVEL_SCOPES if row["level"] == "first" else ("all",), names)
+    for row in outcomes:
+        names = ["concluded"] + [
+            name for column, name in (
+                ("first_loss", "losses_first_instance"), ("reduced_on_appeal", "reduced_on_appeal"),
+                ("added_on_appeal", "added_on_appeal"), ("loss", "losses"),
+                ("merits_judgment", "merits_judgments"), ("withdrawn_after_change", "withdrawn_after_change"),
+            ) if row[column]
+        ]
+        add(row["concluded_on"], row["agency"], LEVEL_SCOPES, names)
+    return counts
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def active(counts: Mapping[str, int]) -> bool:
+    """Whether anything was filed, heard or concluded: who appears in a period's list."""
+    return bool(counts.get("filed") or counts.get("heard") or counts.get("concluded"))
+
+
+def _declined(current: Mapping[str, int], previous: Mapping[str, int]) -> bool:
+    now_rate = ratio(current.get("losses", 0), current.get("concluded", 0))
+    before_rate = ratio(previous.get("losses", 0), previous.get("concluded", 0))
+    return (
+        current.get("filed", 0) < previous.get("filed", 0)
+        and now_rate is not None and before_rate is not None and now_rate < before_rate
+    )
+
+
+def figures_of(counts: Mapping[str, int], previous: Mapping[str, int], streak: int | None) -> dict:
+    """Every figure of one period from its counts and those of the period a year earlier."""
+    out: dict = {name: counts.get(name, 0) for name in COUNTS}
+    out["silent"] = out["head_appeared"] - out["spoke"]
+    prev = {name: previous.get(name, 0) for name in COUNTS}
+    for rate, (numerator, denominator) in RATES.items():
+        out[rate] = ratio(out[numerator], out[denominator])
+        prev[rate] = ratio(prev[numerator], prev[denominator])
+    for name in COMPARED:
+        now, before = out[name], prev[name]
+        out[f"{name}_prev"] = before
+        if name in RATES:
+            out[f"{name}_change_pp"] = None if now is None or before is None else (now - before) * 100
+        else:
+            out[f"{name}_change_pct"] = (now - before) / before * 100 if before else None
+    out["double_decline_streak"] = streak
+    return out
+
+
+def figures_for(series: Mapping[int, Mapping[str, int]], year: int) -> dict:
+    """The figures of one year of a series (an agency, or the city, at one level scope)."""
+    empty: Mapping[str, int] = {}
+    return figures_of(series.get(year, empty), series.get(year - 1, empty), streak(series, year))
+
+
+def derive_series(series: Mapping[int, Mapping[str, int]]) -> dict[int, dict]:
+    """Figures for every year the series has counts for."""
+    return {year: figures_for(series, year) for year in series}
+
+
+def streak(series: Mapping[int, Mapping[str, int]], year: int) -> int:
+    """Consecutive years ending at ``year`` with both filings and the loss rate strictly lower (双下降)."""
+    empty: Mapping[str, int] = {}
+    n = 0
+    while _declined(series.get(year - n, empty), series.get(year - n - 1, empty)):
+        n += 1
+    return n

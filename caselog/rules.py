@@ -1,0 +1,319 @@
+"""The case rules: a case's state is a fold over its events, and ``decide`` checks
+a new event against DOMAIN.md before it may be logged.
+
+Rules compare business dates, not the order of logging, so the fold replays a
+case's effective events (corrections applied, retractions dropped) in
+business-date order.  An event dated on or after everything the case already
+holds is simply the next step of that replay, which is how nearly every event
+arrives; only those (and corrections and retractions) need the full replay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable, Iterable
+
+from caselog import events as ev
+from caselog.errors import RuleViolation
+
+ENVELOPE_KEYS = frozenset(
+    {"case", "type", "event_id", "recorded_at", "recorded_by", "version", "position",
+     "schema_version", "payload_sha256", "hash"}
+)
+
+
+class Unit:
+    """One case at one level: what its effective hearings add up to."""
+
+    __slots__ = ("first_held_on", "rank", "spoke", "excused", "hearings")
+
+    def __init__(self, first_held_on: str, rank: int, spoke: bool, excused: bool, hearings: int):
+        self.first_held_on = first_held_on
+        self.rank = rank
+        self.spoke = spoke
+        self.excused = excused
+        self.hearings = hearings
+
+    def joined(self, hearing: ev.HearingHeld) -> "Unit":
+        return Unit(
+            min(self.first_held_on, hearing.held_on),
+            max(self.rank, ev.ATTENDANCE_RANK[hearing.attendance]),
+            self.spoke or bool(hearing.spoke),
+            self.excused or hearing.excuse is not None,
+            self.hearings + 1,
+        )
+
+    @property
+    def attendance(self) -> str:
+        return ev.ATTENDANCES[len(ev.ATTENDANCES) - self.rank]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unit) and all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
+
+
+class Appeal:
+    """An appeal and, once decided, its decision."""
+
+    __slots__ = ("appeal_case", "filed_on", "appellant", "event_id", "decided_on", "result", "disposition")
+
+    def __init__(self, appeal_case: str, filed_on: str, appellant: str, event_id: str,
+                 decided_on: str | None = None, result: str | None = None, disposition: str | None = None):
+        self.appeal_case = appeal_case
+        self.filed_on = filed_on
+        self.appellant = appellant
+        self.event_id = event_id
+        self.decided_on = decided_on
+        self.result = result
+        self.disposition = disposition
+
+    @property
+    def pending(self) -> bool:
+        return self.decided_on is None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Appeal) and all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
+
+
+class CaseState:
+    """Where a case stands after its events; kept small, as thousands are cached."""
+
+    __slots__ = (
+        "case", "version", "filed", "units", "concluded_on", "first_disposition",
+        "disposition", "appealed", "appeals", "retrials", "remands", "max_date",
+    )
+
+    def __init__(self, case: str):
+        self.case = case
+        self.version = 0  # events logged for the case, corrections and retractions included
+        self.filed: ev.CaseFiled | None = None
+        self.units: dict[str, Unit] = {}
+        self.concluded_on: str | None = None  # the standing first-instance conclusion
+        self.first_disposition: str | None = None
+        self.disposition: str | None = None  # after appeals and retrials
+        self.appealed = False  # an appeal was filed against the standing conclusion
+        self.appeals: tuple[Appeal, ...] = ()
+        self.retrials: tuple[tuple[str, str, str | None], ...] = ()
+        self.remands = 0
+        self.max_date = ""  # the latest business date among the effective events
+
+    def copy(self) -> "CaseState":
+        clone = CaseState.__new__(CaseState)
+        for name in self.__slots__:
+            setattr(clone, name, getattr(self, name))
+        return clone
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CaseState) and all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
+
+    @property
+    def appeal(self) -> Appeal | None:
+        return self.appeals[-1] if self.appeals else None
+
+    @property
+    def status(self) -> str:
+        if self.filed is None:
+            return "retracted"
+        if self.concluded_on is None:
+            return "remanded" if self.remands else "open"
+        if self.appeal is not None and self.appeal.pending:
+            return "on_appeal"
+        return "concluded"
+
+
+def _date_of(event: ev.Event) -> str:
+    return ev.business_date(event) or ""
+
+
+def _step(state: CaseState, event_id: str, event: ev.Event, today: str | None) -> CaseState:
+    """Apply one non-meta event in business-date order; with ``today``, check it first."""
+    date = _date_of(event)
+    kind = event.TYPE
+    if today is not None:
+        _check(state, event, date, today)
+    new = state.copy()
+    if date > new.max_date:
+        new.max_date = date
+    if kind == "case_filed":
+        new.filed = event
+    elif kind == "hearing_held":
+        unit = new.units.get(event.level)
+        new.units = dict(new.units)
+        new.units[event.level] = (
+            Unit(event.held_on, ev.ATTENDANCE_RANK[event.attendance], bool(event.spoke), event.excuse is not None, 1)
+            if unit is None else unit.joined(event)
+        )
+    elif kind == "case_concluded":
+        new.concluded_on = event.decided_on
+        new.first_disposition = new.disposition = event.disposition
+        new.appealed = False
+    elif kind == "appeal_filed":
+        new.appeals = new.appeals + (Appeal(event.appeal_case, event.filed_on, event.appellant, event_id),)
+        new.appealed = True
+    elif kind in ("appeal_decided", "retrial_decided"):
+        if kind == "appeal_decided":
+            last = new.appeals[-1]
+            decided = Appeal(last.appeal_case, last.filed_on, last.appellant, last.event_id,
+                             event.decided_on, event.result, event.disposition)
+            new.appeals = new.appeals[:-1] + (decided,)
+        else:
+            new.retrials = new.retrials + ((event.decided_on, event.result, event.disposition),)
+        if event.result == "reversed":
+            new.disposition = event.disposition
+        elif event.result == "remanded":
+            new.concluded_on = new.first_disposition = new.disposition = None
+            new.remands += 1
+    return new
+
+
+def _check(state: CaseState, event: ev.Event, date: str, today: str) -> None:
+    kind = event.TYPE
+    filed = state.filed
+    if kind == "case_filed":
+        if filed is not None:
+            raise RuleViolation(f"case {state.case} is already filed (on {filed.filed_on})")
+    elif filed is None:
+        raise RuleViolation(f"case {state.case} was never filed: log case_filed for it first")
+    elif date < filed.filed_on:
+        raise RuleViolation(f"{kind} dated {date} is before the case was filed on {filed.filed_on}")
+    if date > today:
+        raise RuleViolation(f"{kind} dated {date} is after today ({today})")
+    appeal = state.appeal
+    pending = appeal is not None and appeal.pending
+    if kind == "hearing_held":
+        if event.level == "first":
+            if state.concluded_on is not None and date > state.concluded_on:
+                raise RuleViolation(
+                    f"a first-instance hearing on {date} is after the case was concluded on "
+                    f"{state.concluded_on} (only a remand reopens it)"
+                )
+        elif event.level == "second":
+            if appeal is None:
+                raise RuleViolation(f"a second-instance hearing on {date} needs an appeal, and none was filed by then")
+            if appeal.decided_on is not None and date > appeal.decided_on:
+                raise RuleViolation(
+                    f"a second-instance hearing on {date} is after the appeal {appeal.appeal_case} "
+                    f"was decided on {appeal.decided_on}"
+                )
+        else:
+            _check_retrial(state, pending, date, "a retrial hearing")
+    elif kind == "case_concluded":
+        if state.concluded_on is not None:
+            raise RuleViolation(
+                f"case {state.case} was already concluded on {state.concluded_on}: "
+                "a second conclusion needs a remand first"
+            )
+    elif kind == "appeal_filed":
+        if state.concluded_on is None:
+            raise RuleViolation(f"an appeal filed on {date} needs a standing first-instance conclusion, and there is none by then")
+        if pending:
+            raise RuleViolation(f"the appeal {appeal.appeal_case} is still pending: one appeal at a time")
+        if state.appealed:
+            raise RuleViolation(
+                f"the appeal {appeal.appeal_case} was already decided ({appeal.result}): "
+                "only a remand and a new conclusion open the way to a new appeal"
+            )
+    elif kind == "appeal_decided":
+        if not pending:
+            raise RuleViolation(f"an appeal decision dated {date} has no pending appeal to decide on that date")
+    elif kind == "retrial_decided":
+        _check_retrial(state, pending, date, "a retrial decision")
+
+
+def _check_retrial(state: CaseState, pending: bool, date: str, what: str) -> None:
+    if state.concluded_on is None:
+        raise RuleViolation(f"{what} on {date} needs a standing first-instance conclusion")
+    if pending:
+        raise RuleViolation(f"{what} on {date} is not allowed while an appeal is pending")
+
+
+def apply_changes(target: ev.Event, changes: dict) -> ev.Event:
+    """The target event as a correction's ``changes`` would make it."""
+    fields = ev.FIELDS[target.TYPE]
+    for key in changes:
+        if key in ENVELOPE_KEYS:
+            raise RuleViolation(f"a correction cannot change {key!r}: retract the event and log it again")
+        if key not in fields:
+            raise RuleViolation(f"{target.TYPE} has no field {key!r} to correct (fields: {', '.join(fields)})")
+    payload = {**ev.payload(target), **changes}
+    try:
+        return ev.make(target.TYPE, {k: v for k, v in payload.items() if v is not None})
+    except ValueError as error:
+        raise RuleViolation(f"the corrected {target.TYPE} would be invalid: {error}") from None
+
+
+def effective(history: Iterable[ev.Recorded], check: bool = True) -> list[tuple[str, int, ev.Event]]:
+    """The case's events that stand, corrections applied, as (event_id, position, event) in log order."""
+    standing: dict[str, list] = {}  # event_id -> [position, event, retracted]
+    for rec in history:
+        event = rec.event
+        if event.TYPE not in ev.META_TYPES:
+            standing[rec.event_id] = [rec.position, event, False]
+            continue
+        entry = standing.get(event.target)
+        if check:
+            _check_meta(standing, rec, entry)
+        if entry is None:
+            continue
+        if event.TYPE == "event_corrected":
+            entry[1] = apply_changes(entry[1], event.changes)
+        else:
+            entry[2] = True
+    return [(eid, pos, event) for eid, (pos, event, retracted) in standing.items() if not retracted]
+
+
+def _check_meta(standing: dict[str, list], rec: ev.Recorded, entry: list | None) -> None:
+    event = rec.event
+    verb = "corrected" if event.TYPE == "event_corrected" else "retracted"
+    if entry is None:
+        raise RuleViolation(
+            f"event {event.target} is not an event of case {rec.case} that can be {verb} "
+            "(unknown, or itself a correction or retraction)"
+        )
+    if entry[2]:
+        raise RuleViolation(f"event {event.target} is retracted and cannot be {verb} again")
+    if event.TYPE == "event_retracted" and entry[1].TYPE == "case_filed":
+        others = [e for e in standing.values() if not e[2] and e is not entry]
+        if others:
+            raise RuleViolation(
+                f"case_filed of {rec.case} can be retracted only when nothing else of the case stands "
+                f"({len(others)} event(s) still do: retract them first)"
+            )
+
+
+def _replay_key(item: tuple[str, int, ev.Event]) -> tuple[str, int]:
+    return (_date_of(item[2]), item[1])
+
+
+def fold(case: str, history: list[ev.Recorded], today: str | None = None) -> CaseState:
+    """Replay a case's whole history; with ``today`` every rule is checked on the way."""
+    state = CaseState(case)
+    for event_id, position, event in sorted(effective(history, today is not None), key=_replay_key):
+        try:
+            state = _step(state, event_id, event, today)
+        except RuleViolation as error:
+            if position == history[-1].position:
+                raise
+            raise RuleViolation(f"this would break {event.TYPE} {event_id}: {error}") from None
+    state.version = len(history)
+    return state
+
+
+def in_order(state: CaseState, event: ev.Event) -> bool:
+    """Whether ``event`` simply follows everything the case holds, so no replay is needed."""
+    return event.TYPE not in ev.META_TYPES and _date_of(event) >= state.max_date
+
+
+def evolve(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Recorded]],
+           today: dt.date | None = None, check: bool = True) -> CaseState:
+    """The state ``new`` leads to; with ``check``, refuse it (RuleViolation) if it breaks a rule.
+
+    ``history`` loads the case's logged events; it is called only when the new
+    event does not simply follow the others (corrections, retractions, events
+    dated before the latest the case holds).
+    """
+    today_text = (today or dt.date.today()).isoformat() if check else None
+    if in_order(state, new.event):
+        result = _step(state, new.event_id, new.event, today_text)
+        result.version = state.version + 1
+        return result
+    return fold(state.case, history() + [new], today_text)

@@ -1,0 +1,428 @@
+"""The store: the only writer of the ``events`` table.
+
+Every append runs in one ``BEGIN IMMEDIATE`` transaction that checks the rules,
+extends the hash chain and updates the projections, so readers never see one
+without the others.  SQLite itself refuses UPDATE and DELETE on ``events``.
+
+Durability: WAL with ``synchronous=FULL``.  NORMAL would survive a process
+crash but may lose the last commits on power loss; a clerk who was told an
+event was recorded must be able to rely on it, and a bulk import pays the
+fsync once, so FULL costs little.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import attrs
+
+from caselog import events as ev
+from caselog import projections, rules
+from caselog.errors import CaselogError, ConflictError, InputError, RuleViolation, TamperError
+
+GENESIS = "0" * 64
+SCHEMA = 1  # PRAGMA user_version once every migration below has run
+BUSY_TIMEOUT_MS = 30_000
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+_COLUMNS = ("position", "event_id", "case", "version", "type", "schema_version", "payload",
+            "payload_sha256", "recorded_at", "recorded_by", "hash")
+_SELECT = "SELECT " + ", ".join(f'"{c}"' for c in _COLUMNS) + " FROM events"
+
+
+def canonical(obj: object) -> str:
+    """Canonical JSON: sorted keys, no spaces, UTF-8 text kept as is."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def chain_hash(row: dict, prev_hash: str) -> str:
+    """The row's link in the chain: the envelope, the payload's own hash, and the previous link.
+
+    Hashing the payload's hash rather than the payload lets a payload be redacted
+    one day while the chain still verifies.
+    """
+    envelope = {k: row[k] for k in _COLUMNS if k not in ("payload", "hash")}
+    envelope["prev_hash"] = prev_hash
+    return sha256(canonical(envelope))
+
+
+def timestamp(value: object) -> str:
+    """A UTC instant as ``YYYY-MM-DDTHH:MM:SSZ`` (no zone means UTC; a date means its end)."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, str) and _TIMESTAMP.fullmatch(value):
+        moment = dt.datetime.fromisoformat(value[:-1])
+    elif isinstance(value, str):
+        try:
+            if len(value) == 10:
+                moment = dt.datetime.combine(dt.date.fromisoformat(value), dt.time(23, 59, 59))
+            else:
+                moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise InputError(f"malformed timestamp {value!r}: expected an ISO date or time, e.g. 2023-01-31T12:00:00Z") from None
+    else:
+        raise InputError(f"malformed timestamp {value!r}: expected text such as 2023-01-31T12:00:00Z")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now() -> str:
+    return timestamp(dt.datetime.now(dt.timezone.utc))
+
+
+@attrs.frozen
+class Proposed:
+    """An event offered to the log, with whatever of its envelope the caller fixed."""
+
+    event: ev.Event
+    case: str
+    recorded_by: str
+    event_id: str | None = None
+    recorded_at: str | None = None
+    expect_version: int | None = None
+    version: int | None = None  # a version given in an import line must match
+    position: int | None = None
+    schema_version: int = ev.SCHEMA_VERSION
+    payload: dict | None = None  # as stored under schema_version, when that is older
+    hash: str | None = None
+    source: str | None = None  # where it came from, for messages: "line 12"
+
+
+@attrs.frozen
+class Head:
+    """The last link of the chain: what a published figure can be traced to."""
+
+    position: int
+    hash: str
+    recorded_at: str
+
+    def __str__(self) -> str:
+        return f"{self.position}:{self.hash}"
+
+
+def _migrate_v1(db) -> None:
+    db["events"].create(
+        {name: kind for name, kind in zip(_COLUMNS, (int, str, str, int, str, int, str, str, str, str, str))},
+        pk="position", not_null=set(_COLUMNS),
+    )
+    db["events"].create_index(["event_id"], unique=True)
+    db["events"].create_index(["case", "version"], unique=True)
+    # transform() would drop these triggers: never transform events.
+    for verb, remedy in (("UPDATE", "log a correction"), ("DELETE", "log a retraction")):
+        db.execute(
+            f"CREATE TRIGGER events_no_{verb.lower()} BEFORE {verb} ON events BEGIN "
+            f"SELECT RAISE(ABORT, 'events is append-only: {remedy} instead'); END"
+        )
+    projections.create(db.conn)
+
+
+def _migrations():
+    from sqlite_utils.migrations import Migrations  # only a new database pays for this import
+
+    migrations = Migrations("caselog")
+    migrations(name="events_and_projections")(_migrate_v1)
+    return migrations
+
+
+def connect(path: str | Path, create: bool = True) -> sqlite3.Connection:
+    """Open (and on first use create) a caselog database."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, not a caselog database")
+    if not path.exists():
+        if not create:
+            raise InputError(f"no caselog database at {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if version == 0 and tables - {"_sqlite_migrations"}:
+                raise InputError(f"{path} is an SQLite database but not caselog's")
+            conn.execute("PRAGMA journal_mode = WAL")
+            import sqlite_utils
+
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA:
+                    _migrations().apply(sqlite_utils.Database(conn))
+                    conn.execute(f"PRAGMA user_version = {SCHEMA}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        elif version > SCHEMA:
+            raise InputError(f"{path} was written by a newer caselog (schema {version}); upgrade caselog")
+        conn.execute("PRAGMA synchronous = FULL")
+    except sqlite3.DatabaseError as error:
+        conn.close()
+        raise InputError(f"{path} is not a usable caselog database: {error}") from None
+    return conn
+
+
+class Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error.
+
+    IMMEDIATE takes the write lock up front, so concurrent clerks queue on the
+    busy timeout instead of failing when a read would turn into a write.
+    """
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, kind, error, tb) -> None:
+        if kind is None:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+
+def head(conn: sqlite3.Connection) -> Head:
+    row = conn.execute("SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1").fetchone()
+    return Head(*row) if row else Head(0, GENESIS, "")
+
+
+def _record(row: tuple) -> ev.Recorded:
+    position, event_id, case, version, type_, schema_version, payload, _, recorded_at, recorded_by, _ = row
+    data = ev.upcast(type_, schema_version, json.loads(payload))
+    return ev.Recorded(ev.make(type_, data), case, event_id, recorded_at, recorded_by, version, position)
+
+
+def history(conn: sqlite3.Connection, case: str, before: int | None = None) -> list[ev.Recorded]:
+    """A case's logged events in log order (those before position ``before``, if given)."""
+    sql = _SELECT + ' WHERE "case" = ?' + (" AND position < ?" if before else "") + " ORDER BY position"
+    return [_record(r) for r in conn.execute(sql, (case, before) if before else (case,))]
+
+
+def records(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[ev.Recorded]:
+    """Every logged event in log order, up to position ``upto``."""
+    sql = _SELECT + (" WHERE position <= ?" if upto is not None else "") + " ORDER BY position"
+    for row in conn.execute(sql, (upto,) if upto is not None else ()):
+        yield _record(row)
+
+
+def state_of(conn: sqlite3.Connection, case: str) -> rules.CaseState:
+    return rules.fold(case, history(conn, case))
+
+
+def find(conn: sqlite3.Connection, event_id: str) -> ev.Recorded | None:
+    row = conn.execute(_SELECT + " WHERE event_id = ?", (event_id,)).fetchone()
+    return _record(row) if row else None
+
+
+class Writer:
+    """Appends within one transaction: rules, chain, projections, all or nothing."""
+
+    def __init__(self, conn: sqlite3.Connection, today: dt.date | None = None):
+        self.conn = conn
+        self.today = today
+        self.head = head(conn)
+        self.cache: dict[str, rules.CaseState] = {}
+        self.projector = projections.Projector(conn, lambda case, before: history(conn, case, before))
+
+    def append(self, item: Proposed) -> ev.Recorded:
+        conn = self.conn
+        case = item.case
+        state = self.cache.get(case)
+        if state is None:
+            state = state_of(conn, case)
+        if item.expect_version is not None and item.expect_version != state.version:
+            raise ConflictError(
+                f"case {case} is at version {state.version}, not {item.expect_version}: another clerk wrote "
+                f"first; check `caselog show {case}` and retry with --expect-version {state.version}"
+            )
+        if item.version is not None and item.version != state.version + 1:
+            raise ConflictError(f"version {item.version} given, but this event would be version {state.version + 1} of case {case}")
+        event = item.event
+        if event.TYPE in ev.META_TYPES:
+            target = find(conn, event.target)
+            if target is None:
+                raise RuleViolation(f"unknown event {event.target}: nothing to {'correct' if event.TYPE == 'event_corrected' else 'retract'}")
+            if target.case != case:
+                raise RuleViolation(f"event {event.target} is of case {target.case}, not {case}")
+        position = self.head.position + 1
+        if item.position is not None and item.position != position:
+            raise InputError(f"position {item.position} given, but the log's next position is {position}")
+        recorded_at = item.recorded_at or now()
+        if recorded_at < self.head.recorded_at:
+            raise InputError(
+                f"recorded_at {recorded_at} is earlier than the log's last event ({self.head.recorded_at}): "
+                "recorded_at never decreases along the log"
+            )
+        event_id = item.event_id or str(uuid.uuid4())
+        recorded = ev.Recorded(event, case, event_id, recorded_at, item.recorded_by, state.version + 1, position)
+        new_state = rules.evolve(state, recorded, lambda: history(conn, case), self.today)
+        payload = canonical(item.payload if item.payload is not None else ev.payload(event))
+        row = {
+            "position": position, "event_id": event_id, "case": case, "version": recorded.version,
+            "type": event.TYPE, "schema_version": item.schema_version, "payload": payload,
+            "payload_sha256": sha256(payload), "recorded_at": recorded_at, "recorded_by": item.recorded_by,
+        }
+        row["hash"] = chain_hash(row, self.head.hash)
+        if item.hash is not None and item.hash != row["hash"]:
+            raise TamperError(f"hash {item.hash[:12]}… does not match the event: the file was altered, or it does not continue this log")
+        try:
+            conn.execute(
+                "INSERT INTO events VALUES (" + ",".join("?" * len(_COLUMNS)) + ")", tuple(row[c] for c in _COLUMNS)
+            )
+        except sqlite3.IntegrityError as error:
+            if "event_id" in str(error):
+                raise InputError(f"event_id {event_id} is already in the log") from None
+            raise ConflictError(f"case {case} version {recorded.version} was written by another clerk first; retry") from None
+        self.projector.apply(state, new_state, recorded, rules.in_order(state, event))
+        self.cache[case] = new_state
+        self.head = Head(position, row["hash"], recorded_at)
+        return recorded
+
+    def finish(self) -> Head:
+        self.projector.flush(self.head)
+        return self.head
+
+
+def append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None = None,
+           progress: Callable[[int], None] | None = None) -> list[ev.Recorded]:
+    """Append events atomically: the first refused one rolls everything back.
+
+    Errors name the item's ``source`` (e.g. "line 12").  ``progress`` is called
+    with the number of events appended so far, every 10,000.
+    """
+    done: list[ev.Recorded] = []
+    with Transaction(conn):
+        writer = Writer(conn, today)
+        for item in items:
+            try:
+                done.append(writer.append(item))
+            except CaselogError as error:
+                if item.source is None:
+                    raise
+                raise type(error)(f"{item.source}: {error}") from None
+            if progress is not None and len(done) % 10_000 == 0:
+                progress(len(done))
+        writer.finish()
+    return done
+
+
+ENVELOPE = ("event_id", "recorded_at", "recorded_by", "version", "position", "schema_version", "payload_sha256", "hash")
+
+
+def proposed_from_json(obj: object, clerk: str, source: str | None = None) -> Proposed:
+    """An interchange-format object (DOMAIN.md) as a Proposed event."""
+    if not isinstance(obj, dict):
+        raise InputError(f"expected a JSON object, got {type(obj).__name__}")
+    data = dict(obj)
+    type_ = data.pop("type", None)
+    case = data.pop("case", None)
+    if type_ is None or case is None:
+        raise InputError("every event needs a type and a case")
+    envelope = {k: data.pop(k) for k in ENVELOPE if k in data}
+    try:
+        case = ev.case_number(case)
+        schema_version = envelope.get("schema_version", ev.SCHEMA_VERSION)
+        if not isinstance(schema_version, int) or not 1 <= schema_version <= ev.SCHEMA_VERSION:
+            raise ValueError(f"unknown schema_version {schema_version!r}")
+        event = ev.make(type_, ev.upcast(type_, schema_version, data) if isinstance(type_, str) and type_ in ev.EVENT_TYPES else data)
+        for key in ("version", "position"):
+            if key in envelope and (not isinstance(envelope[key], int) or isinstance(envelope[key], bool)):
+                raise ValueError(f"{key} must be a whole number")
+        return Proposed(
+            event, case,
+            recorded_by=ev.text(envelope.get("recorded_by", clerk)),
+            event_id=ev.event_id(envelope["event_id"]) if "event_id" in envelope else None,
+            recorded_at=timestamp(envelope["recorded_at"]) if "recorded_at" in envelope else None,
+            version=envelope.get("version"),
+            position=envelope.get("position"),
+            schema_version=schema_version,
+            payload=data if schema_version != ev.SCHEMA_VERSION else None,
+            hash=envelope.get("hash"),
+            source=source,
+        )
+    except (ValueError, TypeError) as error:
+        raise InputError(str(error)) from None
+
+
+def read_jsonl(lines: Iterable[bytes], clerk: str) -> Iterator[Proposed]:
+    """Parse JSON Lines into Proposed events that know their line; blank lines are skipped."""
+    for number, raw in enumerate(lines, 1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"line {number}: not valid UTF-8") from None
+        if number == 1:
+            text = text.lstrip("\ufeff")
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InputError(f"line {number}: not valid JSON ({error.msg} at column {error.colno})") from None
+        try:
+            yield proposed_from_json(obj, clerk, f"line {number}")
+        except CaselogError as error:
+            raise type(error)(f"line {number}: {error}") from None
+
+
+def export_row(row: tuple) -> dict:
+    """A stored row in the interchange format: the payload's fields flat, with the whole envelope."""
+    data = dict(zip(_COLUMNS, row))
+    out = {"type": data["type"], "case": data["case"], **json.loads(data["payload"])}
+    for key in ENVELOPE:
+        out[key] = data[key]
+    return out
+
+
+def export(conn: sqlite3.Connection) -> Iterator[dict]:
+    for row in conn.execute(_SELECT + " ORDER BY position"):
+        yield export_row(row)
+
+
+def verify_chain(conn: sqlite3.Connection, anchor: tuple[int, str] | None = None,
+                 progress: Callable[[int], None] | None = None) -> Head:
+    """Recompute the whole chain; raise TamperError naming the first position that does not match."""
+    prev = GENESIS
+    expected = 1
+    last = Head(0, GENESIS, "")
+    anchored = anchor is None
+    for row in conn.execute(_SELECT + " ORDER BY position"):
+        data = dict(zip(_COLUMNS, row))
+        position = data["position"]
+        if position != expected:
+            raise TamperError(f"position {expected}: missing from the log (the next row is {position}): rows were deleted")
+        if sha256(data["payload"]) != data["payload_sha256"]:
+            raise TamperError(f"position {position}: the payload does not match its hash: it was altered")
+        if chain_hash(data, prev) != data["hash"]:
+            raise TamperError(f"position {position}: the hash does not match the chain: this row or the one before was altered, inserted or moved")
+        if anchor is not None and position == anchor[0]:
+            if data["hash"] != anchor[1]:
+                raise TamperError(f"position {position}: the hash differs from the anchor: the history up to the anchor was rewritten")
+            anchored = True
+        prev = data["hash"]
+        last = Head(position, prev, data["recorded_at"])
+        expected += 1
+        if progress is not None and position % 50_000 == 0:
+            progress(position)
+    if not anchored:
+        raise TamperError(f"position {anchor[0]}: the anchored event is missing: the log was truncated to {last.position} events")
+    return last
+
+
+def as_of_position(conn: sqlite3.Connection, moment: str) -> int:
+    """The last position recorded at or before ``moment`` (the log is a prefix by recorded_at)."""
+    row = conn.execute("SELECT max(position) FROM events WHERE recorded_at <= ?", (moment,)).fetchone()
+    return row[0] or 0

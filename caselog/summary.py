@@ -1,0 +1,132 @@
+"""Summaries: the published figures for a year or a period, as of now or any past moment.
+
+A summary reads the projections only.  ``--as-of`` builds the projections of
+the log's prefix in memory, through the same projector, and reads those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from collections import Counter, defaultdict
+from typing import Iterator
+
+from caselog import figures, projections, store
+from caselog.errors import InputError
+
+
+@contextlib.contextmanager
+def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A read transaction: every query inside sees the same log, whatever clerks append meanwhile."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
+def projection_head(conn: sqlite3.Connection) -> store.Head:
+    row = conn.execute("SELECT position, hash FROM _caselog_projection WHERE name = 'log'").fetchone()
+    return store.Head(row[0], row[1], "") if row else store.Head(0, store.GENESIS, "")
+
+
+def view(conn: sqlite3.Connection, as_of: str | None) -> tuple[sqlite3.Connection, store.Head]:
+    """The projections to read: the live ones, or those of the log as recorded at ``as_of``."""
+    if as_of is None:
+        return conn, projection_head(conn)
+    upto = store.as_of_position(conn, as_of)
+    row = conn.execute("SELECT position, hash, recorded_at FROM events WHERE position = ?", (upto,)).fetchone()
+    head = store.Head(*row) if row else store.Head(0, store.GENESIS, "")
+    memory = sqlite3.connect(":memory:", isolation_level=None)
+    projections.create(memory)
+    memory.execute("BEGIN")
+    projections.project(memory, store.records(conn, upto), head, lambda case, before: store.history(conn, case, before))
+    memory.execute("COMMIT")
+    return memory, head
+
+
+def _yearly_series(conn: sqlite3.Connection, level: str) -> dict[str, dict[int, Counter]]:
+    columns = ", ".join(f'"{c}"' for c in figures.COUNTS)
+    table: dict[str, dict[int, Counter]] = defaultdict(dict)
+    for row in conn.execute(f"SELECT agency, year, {columns} FROM yearly_figures WHERE level = ?", (level,)):
+        table[row[0]][row[1]] = Counter(dict(zip(figures.COUNTS, row[2:])))
+    return table
+
+
+def year_before(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def _period_counts(conn: sqlite3.Connection, start: dt.date, end: dt.date, level: str) -> dict[str, dict[str, Counter]]:
+    """Counts for the period and the same dates a year earlier (同期), per agency."""
+    bounds = {"current": (start.isoformat(), end.isoformat()),
+              "previous": (year_before(start).isoformat(), year_before(end).isoformat())}
+
+    def bucket(date: str) -> str | None:
+        for name, (low, high) in bounds.items():
+            if low <= date <= high:
+                return name
+        return None
+
+    low, high = bounds["previous"][0], bounds["current"][1]
+
+    def rows(table: str, column: str) -> list[sqlite3.Row]:
+        return conn.execute(f'SELECT * FROM "{table}" WHERE "{column}" BETWEEN ? AND ?', (low, high)).fetchall()
+
+    conn.row_factory = sqlite3.Row
+    try:
+        counts = figures.tally(rows("cases", "filed_on"), rows("appearance_units", "first_held_on"),
+                               rows("outcomes", "concluded_on"), bucket)
+    finally:
+        conn.row_factory = None
+    table: dict[str, dict[str, Counter]] = defaultdict(lambda: {"current": Counter(), "previous": Counter()})
+    for (name, scope, agency, key), n in counts.items():
+        if scope == level:
+            table[agency][name][key] += n
+    return table
+
+
+def summary(conn: sqlite3.Connection, *, year: int | None = None, start: dt.date | None = None,
+            end: dt.date | None = None, level: str = "all", agency: str | None = None,
+            as_of: str | None = None) -> dict:
+    """Every figure of DOMAIN.md for a year (or a period), the city's and each agency's."""
+    if level not in figures.LEVEL_SCOPES:
+        raise InputError(f"unknown level {level!r}: expected all or first")
+    if (year is None) == (start is None or end is None):
+        raise InputError("give either a year or both ends of a period")
+    if start is not None and start > end:
+        raise InputError(f"the period starts ({start}) after it ends ({end})")
+    moment = store.timestamp(as_of) if as_of is not None else None
+    with snapshot(conn):
+        source, head = view(conn, moment)
+        if agency is not None and not source.execute("SELECT 1 FROM cases WHERE agency = ? LIMIT 1", (agency,)).fetchone():
+            raise InputError(f"no case of agency {agency!r} in the log")
+        if year is not None:
+            series = _yearly_series(source, level)
+            results = {who: figures.figures_for(s, year) for who, s in series.items()}
+            shown = {who for who, s in series.items() if figures.active(s.get(year, {}))}
+            city = results.get(figures.CITY) or figures.figures_for({}, year)
+            out: dict = {"year": year}
+        else:
+            periods = _period_counts(source, start, end, level)
+            results = {who: figures.figures_of(c["current"], c["previous"], None) for who, c in periods.items()}
+            shown = {who for who, c in periods.items() if figures.active(c["current"])}
+            city = results.get(figures.CITY) or figures.figures_of({}, {}, None)
+            out = {"year": None, "from": start.isoformat(), "to": end.isoformat()}
+    out.update({"as_of": moment, "level": level})
+    by_agency = [{"agency": who, **results[who]} for who in sorted(shown - {figures.CITY})]
+    if agency is not None:
+        out["agency"] = agency
+        by_agency = [row for row in by_agency if row["agency"] == agency]
+        city = results.get(agency) or figures.figures_of({}, {}, None if year is None else 0)
+    out.update(city)
+    out["by_agency"] = by_agency
+    out["head"] = {"position": head.position, "hash": head.hash}
+    return out
