@@ -438,9 +438,8 @@ def export(env: Env) -> None:
     """
     from caselog import store
 
-    out = click.get_text_stream("stdout")
     for obj in store.export(env.conn(create=False)):
-        out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
 @cli.command()

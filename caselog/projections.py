@@ -239,6 +239,7 @@ def project(conn: sqlite3.Connection, recs: Iterable[ev.Recorded], head,
     """
     projector = Projector(conn, history)
     states: dict[str, rules.CaseState] = {}
+    n = 0
     for n, rec in enumerate(recs, 1):
         state = states.get(rec.case) or rules.CaseState(rec.case)
         new = rules.evolve(state, rec, lambda: history(rec.case, rec.position), check=False)
@@ -246,7 +247,8 @@ def project(conn: sqlite3.Connection, recs: Iterable[ev.Recorded], head,
         states[rec.case] = new
         if progress is not None and n % 50_000 == 0:
             progress(n)
-    projector.flush(head)
+    if n:  # an empty log has no projection head, like a new database
+        projector.flush(head)
 
 
 def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple]]:

@@ -244,6 +244,7 @@ def apply_changes(target: ev.Event, changes: dict) -> ev.Event:
 def effective(history: Iterable[ev.Recorded], check: bool = True) -> list[tuple[str, int, ev.Event]]:
     """The case's events that stand, corrections applied, as (event_id, position, event) in log order."""
     standing: dict[str, list] = {}  # event_id -> [position, event, retracted]
+    meta: set[str] = set()
     for rec in history:
         event = rec.event
         if event.TYPE not in ev.META_TYPES:
@@ -251,7 +252,8 @@ def effective(history: Iterable[ev.Recorded], check: bool = True) -> list[tuple[
             continue
         entry = standing.get(event.target)
         if check:
-            _check_meta(standing, rec, entry)
+            _check_meta(standing, meta, rec, entry)
+        meta.add(rec.event_id)
         if entry is None:
             continue
         if event.TYPE == "event_corrected":
@@ -261,14 +263,13 @@ def effective(history: Iterable[ev.Recorded], check: bool = True) -> list[tuple[
     return [(eid, pos, event) for eid, (pos, event, retracted) in standing.items() if not retracted]
 
 
-def _check_meta(standing: dict[str, list], rec: ev.Recorded, entry: list | None) -> None:
+def _check_meta(standing: dict[str, list], meta: set[str], rec: ev.Recorded, entry: list | None) -> None:
     event = rec.event
     verb = "corrected" if event.TYPE == "event_corrected" else "retracted"
+    if event.target in meta:
+        raise RuleViolation(f"event {event.target} is itself a correction or retraction: it cannot be {verb}")
     if entry is None:
-        raise RuleViolation(
-            f"event {event.target} is not an event of case {rec.case} that can be {verb} "
-            "(unknown, or itself a correction or retraction)"
-        )
+        raise RuleViolation(f"unknown event {event.target} in case {rec.case}: nothing to be {verb}")
     if entry[2]:
         raise RuleViolation(f"event {event.target} is retracted and cannot be {verb} again")
     if event.TYPE == "event_retracted" and entry[1].TYPE == "case_filed":
@@ -280,8 +281,9 @@ def _check_meta(standing: dict[str, list], rec: ev.Recorded, entry: list | None)
             )
 
 
-def _replay_key(item: tuple[str, int, ev.Event]) -> tuple[str, int]:
-    return (_date_of(item[2]), item[1])
+def _replay_key(item: tuple[str, int, ev.Event]) -> tuple[bool, str, int]:
+    # The filing goes first so that an event dated before it is named as such.
+    return (item[2].TYPE != "case_filed", _date_of(item[2]), item[1])
 
 
 def fold(case: str, history: list[ev.Recorded], today: str | None = None) -> CaseState:

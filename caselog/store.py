@@ -345,7 +345,7 @@ def proposed_from_json(obj: object, clerk: str, source: str | None = None) -> Pr
             event, case,
             recorded_by=ev.text(envelope.get("recorded_by", clerk)),
             event_id=ev.event_id(envelope["event_id"]) if "event_id" in envelope else None,
-            recorded_at=timestamp(envelope["recorded_at"]) if "recorded_at" in envelope else None,
+            recorded_at=_field("recorded_at", timestamp, envelope),
             version=envelope.get("version"),
             position=envelope.get("position"),
             schema_version=schema_version,
@@ -355,6 +355,15 @@ def proposed_from_json(obj: object, clerk: str, source: str | None = None) -> Pr
         )
     except (ValueError, TypeError) as error:
         raise InputError(str(error)) from None
+
+
+def _field(name: str, convert: Callable[[object], str], envelope: dict) -> str | None:
+    if name not in envelope:
+        return None
+    try:
+        return convert(envelope[name])
+    except InputError as error:
+        raise InputError(f"{name}: {error}") from None
 
 
 def read_jsonl(lines: Iterable[bytes], clerk: str) -> Iterator[Proposed]:

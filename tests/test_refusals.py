@@ -147,8 +147,17 @@ REFUSALS = [
     R("retrial decision dated tomorrow", CONCLUDED, "retrial-decision {C} --decided-on {TOMORROW} --result upheld", FUTURE),
     # --- malformed and impossible dates ----------------------------------------------
     *[
-        R(f"malformed held_on {bad!r}", FILED, f"hearing {{C}} --held-on '{bad}' --attendance staff", DATE)
-        for bad in ("2022/05/10", "2022-5-10", "10-05-2022", "20220510", "yesterday", "2022-05-10T09:00", "", "２０２２-05-10")
+        R(f"malformed held_on: {why}", FILED, f"hearing {{C}} --held-on '{bad}' --attendance staff", DATE)
+        for bad, why in (
+            ("2022/05/10", "slashes"),
+            ("2022-5-10", "one-digit month"),
+            ("10-05-2022", "day first"),
+            ("20220510", "no dashes"),
+            ("yesterday", "a word"),
+            ("2022-05-10T09:00", "a timestamp"),
+            ("", "empty"),
+            ("２０２２-05-10", "full-width digits"),
+        )
     ],
     *[
         R(f"impossible held_on {bad}", FILED, f"hearing {{C}} --held-on {bad} --attendance staff", DATE)
@@ -162,27 +171,33 @@ REFUSALS = [
     R("impossible decided_on of a retrial decision", CONCLUDED, "retrial-decision {C} --decided-on 2023-02-29 --result upheld", DATE),
     # --- malformed case numbers (the message shows the expected form) -----------------
     *[
-        R(f"malformed case number {bad!r}", FILED, f"file '{bad}' --filed-on 2022-03-01 {{FILE}}", CASE_NUMBER, "行初")
-        for bad in (
-            "2022浙0302行初123号",  # no parentheses
-            "[2022]浙0302行初123号",
-            "〔2022〕浙0302行初123号",
-            "(22)浙0302行初123号",  # two-digit year
-            "(2022)浙0302行初123",  # no 号
-            "(2022)浙0302行初号",  # no serial
-            "(2022)0302行初123号",  # no court character
-            "(2022)浙江0302行初123号",  # court code is one Han character and digits
-            "(2022)ZJ0302行初123号",
-            "(2022)浙0302民初123号",  # a civil case
-            "(2022)浙03行终45号",  # an appeal number is not a stream key
-            "(2022)浙0302行初123号 之一",
-            "",
+        R(f"malformed case number: {why}", FILED, f"file '{bad}' --filed-on 2022-03-01 {{FILE}}", CASE_NUMBER, "行初")
+        for bad, why in (
+            ("2022浙0302行初123号", "no parentheses"),
+            ("[2022]浙0302行初123号", "square brackets"),
+            ("〔2022〕浙0302行初123号", "hexagonal brackets"),
+            ("(22)浙0302行初123号", "two-digit year"),
+            ("(2022)浙0302行初123", "no final hao"),
+            ("(2022)浙0302行初号", "no serial"),
+            ("(2022)0302行初123号", "no court character"),
+            ("(2022)浙江0302行初123号", "two Han characters in the court code"),
+            ("(2022)ZJ0302行初123号", "Latin court code"),
+            ("(2022)浙0302民初123号", "a civil type code"),
+            ("(2022)浙03行终45号", "an appeal number as the stream key"),
+            ("(2022)浙0302行初123号 之一", "trailing text"),
+            ("", "empty"),
         )
     ],
     R("hearing on a malformed case number", FILED, "hearing 2022浙0302行初123号 --held-on 2022-05-10 --attendance staff", CASE_NUMBER, "行初"),
     *[
-        R(f"appeal_case {bad!r} is not a 行终/行赔终 number", CONCLUDED, f"appeal {{C}} --filed-on 2022-08-15 --appeal-case '{bad}' --appellant agency", "行终")
-        for bad in ("(2022)浙03行初45号", "(2022)浙03民终45号", "(2022)浙03行申45号", "行终45号", "")
+        R(f"appeal_case is not a xingzhong number: {why}", CONCLUDED, f"appeal {{C}} --filed-on 2022-08-15 --appeal-case '{bad}' --appellant agency", "行终")
+        for bad, why in (
+            ("(2022)浙03行初45号", "a first-instance code"),
+            ("(2022)浙03民终45号", "a civil appeal"),
+            ("(2022)浙03行申45号", "a retrial application"),
+            ("行终45号", "no year or court"),
+            ("", "empty"),
+        )
     ],
     # --- hearings and levels ---------------------------------------------------------
     R("first hearing after the standing conclusion", CONCLUDED, "hearing {C} --held-on 2022-08-02 --attendance staff", AFTER_CONCLUSION),
@@ -304,7 +319,7 @@ REFUSALS = [
     R("correction removing a required field", HEARD, "correct {h} --set held_on= --reason 录入有误", "held_on"),
     R("correction deputy->staff keeping spoke", HEARD, "correct {h} --set attendance=staff --reason 录入有误", SPOKE),
     R("correction removing spoke from a head", HEARD, "correct {h} --set spoke= --reason 录入有误", SPOKE),
-    R("correction of spoke to a non-boolean", HEARD, "correct {h} --set spoke=maybe --reason 录入有误", SPOKE),
+    R("correction of spoke to a non-boolean", HEARD, "correct {h} --set spoke=maybe --reason 录入有误", SPOKE, code=(1, 2)),
     R("correction staff->principal without spoke", STAFF_HEARD, "correct {h} --set attendance=principal --reason 录入有误", SPOKE),
     R("correction giving spoke to staff", STAFF_HEARD, "correct {h} --set spoke=true --reason 录入有误", SPOKE),
     R("correction to an unknown attendance", HEARD, "correct {h} --set attendance=boss --reason 录入有误", "attendance"),
@@ -316,7 +331,7 @@ REFUSALS = [
     R("correction moving the conclusion before a first hearing", CONCLUDED, "correct {c} --set decided_on=2022-05-01 --reason 录入有误", AFTER_CONCLUSION),
     R("correction to an unknown disposition", CONCLUDED, "correct {c} --set disposition=won --reason 录入有误", DISPOSITION),
     R("correction moving the appeal before the conclusion", APPEALED, "correct {a} --set filed_on=2022-07-01 --reason 录入有误", f"{NO_CONCLUSION}|{BEFORE}"),
-    R("correction of appeal_case to a 行初 number", APPEALED, "correct {a} --set appeal_case=(2022)浙03行初45号 --reason 录入有误", "行终"),
+    R("correction of appeal_case to a first-instance number", APPEALED, "correct {a} --set appeal_case=(2022)浙03行初45号 --reason 录入有误", "行终"),
     R("correction to an unknown appellant", APPEALED, "correct {a} --set appellant=court --reason 录入有误", "appellant"),
     R("correction upheld->reversed without a disposition", UPHELD, "correct {d} --set result=reversed --reason 录入有误", DISPOSITION),
     R("correction reversed->upheld keeping the disposition", REVERSED, "correct {d} --set result=upheld --reason 录入有误", DISPOSITION),
@@ -399,9 +414,9 @@ ACCEPTED = [
     A("plaintiff and field given", FILED, "file {D} --filed-on 2022-03-01 {FILE} --plaintiff 张某 --field 公安"),
     A("old-form case number", FILED, "file (2014)浙行初字第12号 --filed-on 2014-05-01 {FILE}"),
     A("old-form case number with a city", FILED, "file (2014)浙杭行初字第3号 --filed-on 2014-05-01 {FILE}"),
-    A("行赔初 case number", FILED, "file (2022)浙0302行赔初5号 --filed-on 2022-03-01 --court 某法院 --agency 某局 --cause 行政赔偿"),
+    A("xingpeichu (compensation) case number", FILED, "file (2022)浙0302行赔初5号 --filed-on 2022-03-01 --court 某法院 --agency 某局 --cause 行政赔偿"),
     A("hearing naming the case with full-width parentheses", FILED, "hearing （2022）浙0302行初123号 --held-on 2022-05-10 --attendance staff"),
-    A("行赔终 appeal case", CONCLUDED, "appeal {C} --filed-on 2022-08-15 --appeal-case (2022)浙03行赔终45号 --appellant agency"),
+    A("xingpeizhong (compensation) appeal case", CONCLUDED, "appeal {C} --filed-on 2022-08-15 --appeal-case (2022)浙03行赔终45号 --appellant agency"),
     A("full-width appeal case number", CONCLUDED, "appeal {C} --filed-on 2022-08-15 --appeal-case （2022）浙03行终45号 --appellant agency"),
     A("old-form appeal case number", CONCLUDED, "appeal {C} --filed-on 2022-08-15 --appeal-case (2015)浙行终字第3号 --appellant agency"),
     A("retraction of the earliest hearing", HEARD + (HEARING.replace("05-10", "06-10"),), "retract {h} --reason 误录"),
