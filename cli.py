@@ -208,15 +208,16 @@ def hearing(env: Env, case: str, held_on: str, level: str, attendance: str, offi
                                             title=title, spoke=spoke, excuse=excuse), expect_version, as_json)
 
 
-DISPOSITION = click.option("--disposition", metavar="NAME",
-                           help="The outcome, e.g. revoked, claims_dismissed, withdrawn_after_change.")
+def disposition_option(required: bool) -> Callable:
+    return click.option("--disposition", required=required, metavar="NAME",
+                        help="The outcome, e.g. revoked, claims_dismissed, withdrawn_after_change"
+                             + ("." if required else " (only with --result reversed)."))
 
 
 @cli.command()
 @CASE
 @click.option("--decided-on", required=True, metavar="DATE")
-@click.option("--disposition", required=True, metavar="NAME",
-              help="The outcome, e.g. revoked, claims_dismissed, withdrawn_after_change.")
+@disposition_option(required=True)
 @clerk_options
 @pass_env
 def conclude(env: Env, case: str, decided_on: str, disposition: str, expect_version: int | None, as_json: bool) -> None:
@@ -254,7 +255,7 @@ def _decision_command(name: str, type_: str, summary: str, example: str) -> None
     @CASE
     @click.option("--decided-on", required=True, metavar="DATE")
     @click.option("--result", required=True, type=_choice(("upheld", "reversed", "remanded", "withdrawn")))
-    @DISPOSITION
+    @disposition_option(required=False)
     @clerk_options
     @pass_env
     def command(env: Env, case: str, decided_on: str, result: str, disposition: str | None,

@@ -72,10 +72,13 @@ def case_detail(conn: sqlite3.Connection, case: str) -> dict:
         target = by_id.get(row["payload"].get("target")) if row["type"] in ev.META_TYPES else None
         if target is None:
             continue
+        note = {k: row[k] for k in ("event_id", "recorded_at", "recorded_by")} | {
+            k: row["payload"][k] for k in ("changes", "reason") if k in row["payload"]
+        }
         if row["type"] == "event_corrected":
-            target["corrections"].append(row["event_id"])
+            target["corrections"].append(note)
         else:
-            target["retracted_by"] = row["event_id"]
+            target["retracted_by"] = note
     return {
         "case": case,
         "state": dict(state) if state else None,

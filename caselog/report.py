@@ -273,8 +273,11 @@ def case_text(detail: dict) -> str:
         out.append(f"  #{row['position']} v{row['version']} {row['recorded_at']} {row['recorded_by']}  "
                    f"{row['type']} {row['event_id']}{flag}")
         out.append(f"      {fields}")
-        for correction in row["corrections"]:
-            out.append(f"      ↳ corrected by {correction}")
+        for note in row["corrections"]:
+            changes = ", ".join(f"{k}={v}" for k, v in note["changes"].items())
+            out.append(f"      ↳ corrected {note['recorded_at']} by {note['recorded_by']}: {changes} "
+                       f"({note['reason']}; {note['event_id']})")
         if row["retracted_by"]:
-            out.append(f"      ↳ retracted by {row['retracted_by']}")
+            note = row["retracted_by"]
+            out.append(f"      ↳ retracted {note['recorded_at']} by {note['recorded_by']} ({note['reason']}; {note['event_id']})")
     return "\n".join(out) + "\n"
