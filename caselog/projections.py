@@ -11,7 +11,7 @@ checks that they do not.
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Callable, Iterable
 
 from caselog import events as ev
@@ -207,27 +207,27 @@ def _insert(name: str) -> str:
 
 def _move_yearly_figures(conn: sqlite3.Connection, delta: Counter) -> None:
     """Add the counts' changes, then derive every touched series again (rates, changes, streaks)."""
-    series_keys = {(level, agency) for (_, level, agency, _) in delta}
-    counts_cols = ", ".join(f'"{c}"' for c in figures.COUNTS)
-    for level, agency in sorted(series_keys):
+    changes: dict[tuple[str, str], list[tuple[int, str, int]]] = defaultdict(list)
+    for (year, level, agency, key), n in delta.items():
+        if n:
+            changes[(level, agency)].append((year, key, n))
+    counts_cols = ", ".join(map(_quote, figures.COUNTS))
+    rows = []
+    for (level, agency), moves in changes.items():
         series: dict[int, Counter] = {}
         for row in conn.execute(
             f"SELECT year, {counts_cols} FROM yearly_figures WHERE level = ? AND agency = ?", (level, agency)
         ):
             series[row[0]] = Counter(dict(zip(figures.COUNTS, row[1:])))
-        for (year, lv, ag, key), n in delta.items():
-            if lv == level and ag == agency and n:
-                series.setdefault(year, Counter())[key] += n
+        for year, key, n in moves:
+            series.setdefault(year, Counter())[key] += n
         conn.execute("DELETE FROM yearly_figures WHERE level = ? AND agency = ?", (level, agency))
         derived = figures.derive_series(series)
-        conn.executemany(
-            _insert("yearly_figures"),
-            [
-                (year, level, agency, *(derived[year][k] for k in figures.COUNTS),
-                 *(derived[year][k] for k in figures.DERIVED))
-                for year in sorted(series) if figures.active(series[year])
-            ],
+        rows.extend(
+            (year, level, agency, *(derived[year][k] for k in figures.KEYS))
+            for year in sorted(series) if figures.active(series[year])
         )
+    conn.executemany(_insert("yearly_figures"), rows)
 
 
 def project(conn: sqlite3.Connection, recs: Iterable[ev.Recorded], head,

@@ -1,0 +1,100 @@
+"""The store: append-only in SQLite itself, a chain that means what it says, versions that guard appends."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from builders import LogBuilder
+from caselog import events as ev
+from caselog import store
+from caselog.errors import ConflictError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "small-city.jsonl"
+
+
+@pytest.fixture
+def log(tmp_path) -> LogBuilder:
+    builder = LogBuilder(tmp_path / "t.db")
+    case = builder.file(2022)
+    builder.hearing(case, "2022-03-01", "deputy", spoke=False)
+    return builder
+
+
+def test_events_table_has_the_documented_columns(log):
+    columns = [row[1] for row in log.conn.execute("PRAGMA table_info(events)")]
+    assert columns == ["position", "event_id", "case", "version", "type", "schema_version", "payload",
+                       "payload_sha256", "recorded_at", "recorded_by", "hash"]
+    unique = {tuple(r[2] for r in log.conn.execute(f"PRAGMA index_info('{i[1]}')"))
+              for i in log.conn.execute("PRAGMA index_list(events)") if i[2]}
+    assert {("event_id",), ("case", "version")} <= unique
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE events SET recorded_by = 'mallory' WHERE position = 1",
+    "UPDATE events SET payload = '{}'",
+    "DELETE FROM events WHERE position = 2",
+    "DELETE FROM events",
+])
+def test_sqlite_itself_refuses_update_and_delete(log, sql):
+    """A plain sqlite3 connection, bypassing caselog, cannot rewrite the log."""
+    path = log.conn.execute("PRAGMA database_list").fetchone()[2]
+    plain = sqlite3.connect(path)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        plain.execute(sql)
+    plain.rollback()
+    assert plain.execute("SELECT count(*) FROM events").fetchone()[0] == 2
+
+
+def test_each_hash_is_sha256_of_the_canonical_envelope_linked_to_the_previous(log):
+    prev = store.GENESIS
+    for row in store.export(log.conn):
+        payload = {k: v for k, v in row.items() if k not in store.ENVELOPE and k not in ("type", "case")}
+        assert row["payload_sha256"] == store.sha256(store.canonical(payload))
+        envelope = {k: row[k] for k in ("position", "event_id", "case", "version", "type", "schema_version",
+                                         "payload_sha256", "recorded_at", "recorded_by")}
+        assert row["hash"] == store.sha256(store.canonical({**envelope, "prev_hash": prev}))
+        prev = row["hash"]
+    assert str(store.head(log.conn)) == f"2:{prev}"
+
+
+def test_payloads_are_json_text_that_sqlite_can_read(log):
+    held_on = log.conn.execute(
+        "SELECT json_extract(payload, '$.held_on') FROM events WHERE type = 'hearing_held'").fetchone()[0]
+    assert held_on == "2022-03-01"
+
+
+def test_an_append_naming_a_stale_version_is_refused_and_writes_nothing(log):
+    case = log.conn.execute('SELECT "case" FROM events LIMIT 1').fetchone()[0]
+    stale = store.Proposed(ev.make("hearing_held", {"held_on": "2022-04-01", "attendance": "none"}), case, "b",
+                           expect_version=1)
+    with pytest.raises(ConflictError, match="another clerk wrote first"):
+        store.append(log.conn, [stale])
+    assert store.head(log.conn).position == 2
+    fresh = store.Proposed(stale.event, case, "b", expect_version=2)
+    assert store.append(log.conn, [fresh])[0].version == 3
+
+
+def test_export_then_import_into_an_empty_log_reproduces_it(tmp_path):
+    source = store.connect(tmp_path / "a.db")
+    with open(EXAMPLE, "rb") as fh:
+        store.append(source, store.read_jsonl(fh, "x"))
+    exported = [json.dumps(row, ensure_ascii=False).encode() for row in store.export(source)]
+    copy = store.connect(tmp_path / "b.db")
+    store.append(copy, store.read_jsonl(exported, "y"))
+    assert list(store.export(copy)) == list(store.export(source))
+
+
+def test_wal_and_full_synchronous_are_chosen_on_purpose(log):
+    assert log.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert log.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_a_database_that_is_not_caselogs_is_refused(tmp_path):
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)")
+    with pytest.raises(store.InputError, match="not caselog's"):
+        store.connect(other)
