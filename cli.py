@@ -141,6 +141,9 @@ def _record(env: Env, case: str | None, type_: str, payload: dict, expect_versio
         case = ev.case_number(case)
     except ValueError as error:
         raise InputError(str(error)) from None
+    if type_ == "case_filed" and ev.case_year(case) != int(event.filed_on[:4]):
+        message(f"warning: {case} is numbered for {ev.case_year(case)} but filed on {event.filed_on}; "
+                "the figures follow filed_on")
     [recorded] = store.append(env.conn(), [store.Proposed(event, case, env.clerk, expect_version=expect_version)])
     out = {"event_id": recorded.event_id, "case": recorded.case, "type": recorded.type,
            "version": recorded.version, "position": recorded.position, "recorded_at": recorded.recorded_at}
@@ -489,6 +492,73 @@ def summary(env: Env, year: int | None, start: dt.datetime | None, end: dt.datet
     result = summaries.summary(env.conn(create=False), year=year, start=start and start.date(),
                                end=end and end.date(), level=level, agency=agency, as_of=as_of)
     click.echo(report.render(result, fmt, lang), nl=False)
+
+
+# --- reviewers ------------------------------------------------------------------
+
+
+def serve_options(fn: Callable) -> Callable:
+    fn = click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True,
+                      help="The port to listen on.")(fn)
+    fn = click.option("--host", default="127.0.0.1", show_default=True,
+                      help="The address to listen on; the default keeps the server on this machine.")(fn)
+    return fn
+
+
+def _serve(path: str, host: str, port: int) -> None:
+    from caselog import store
+    from caselog.reviewer import serve as serving
+
+    store.connect(path, create=False).close()  # refuse a missing or foreign file before starting
+    message(f"serving {path} read-only at http://{host}:{port}/ (dashboard: http://{host}:{port}/-/caselog/dashboard); "
+            "Ctrl-C stops")
+    serving.run(path, host, port)
+
+
+@cli.command()
+@click.option("--db", "path", metavar="PATH", help="The database to serve (default: caselog's --db).")
+@serve_options
+@pass_env
+def serve(env: Env, path: str | None, host: str, port: int) -> None:
+    """Serve the log to reviewers in Datasette, read-only, with the yearly dashboard.
+
+    Pages show what clerks append while it runs.
+
+    \b
+    Example:
+        caselog serve --db db/demo.db --port 8001
+    """
+    _serve(path or env.db, host, port)
+
+
+@cli.command()
+@click.option("--db", "path", default=os.path.join("db", "demo.db"), show_default=True, metavar="PATH",
+              help="Where to build the demo database; replaced each run, but only if a demo built it.")
+@click.option("--serve", "then_serve", is_flag=True, help="Serve the demo to reviewers once it is built.")
+@click.option("--lang", type=_choice(("zh", "en")), default="zh", show_default=True, help="Language of the summary.")
+@serve_options
+def demo(path: str, then_serve: bool, lang: str, host: str, port: int) -> None:
+    """Build a demo database of a fictitious city, print its latest complete year, and show what to open.
+
+    \b
+    Example:
+        caselog demo --serve
+    """
+    from caselog import demo as demos
+    from caselog import report, store
+    from caselog import summary as summaries
+
+    head = demos.build(path)
+    conn = store.connect(path, create=False)
+    year = demos.latest_complete_year(conn)
+    click.echo(report.render(summaries.summary(conn, year=year), "text", lang), nl=False)
+    conn.close()
+    message(f"\nbuilt {path}: {head.position} events, head {head}")
+    message("next steps:")
+    message(f"  caselog --db {path} summary --year {year} --format markdown")
+    message(f"  caselog serve --db {path}      then open http://{host}:{port}/-/caselog/dashboard")
+    if then_serve:
+        _serve(path, host, port)
 
 
 if __name__ == "__main__":

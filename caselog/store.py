@@ -441,6 +441,17 @@ def verify_chain(conn: sqlite3.Connection, anchor: tuple[int, str] | None = None
 
 
 def as_of_position(conn: sqlite3.Connection, moment: str) -> int:
-    """The last position recorded at or before ``moment`` (the log is a prefix by recorded_at)."""
-    row = conn.execute("SELECT max(position) FROM events WHERE recorded_at <= ?", (moment,)).fetchone()
-    return row[0] or 0
+    """The last position recorded at or before ``moment``.
+
+    recorded_at never decreases along position, so the as-of view is a prefix
+    of the log and a binary search over the primary key finds its end.
+    """
+    low, high = 0, head(conn).position
+    while low < high:
+        middle = (low + high + 1) // 2
+        (recorded_at,) = conn.execute("SELECT recorded_at FROM events WHERE position = ?", (middle,)).fetchone()
+        if recorded_at <= moment:
+            low = middle
+        else:
+            high = middle - 1
+    return low
