@@ -32,9 +32,9 @@ GENESIS = "0" * 64
 SCHEMA = 1  # PRAGMA user_version once every migration below has run
 BUSY_TIMEOUT_MS = 30_000
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-_COLUMNS = ("position", "event_id", "case", "version", "type", "schema_version", "payload",
+COLUMNS = ("position", "event_id", "case", "version", "type", "schema_version", "payload",
             "payload_sha256", "recorded_at", "recorded_by", "hash")
-_SELECT = "SELECT " + ", ".join(f'"{c}"' for c in _COLUMNS) + " FROM events"
+_SELECT = "SELECT " + ", ".join(f'"{c}"' for c in COLUMNS) + " FROM events"
 
 
 def canonical(obj: object) -> str:
@@ -122,8 +122,8 @@ class Head:
 
 def _migrate_v1(db) -> None:
     db["events"].create(
-        {name: kind for name, kind in zip(_COLUMNS, (int, str, str, int, str, int, str, str, str, str, str))},
-        pk="position", not_null=set(_COLUMNS),
+        {name: kind for name, kind in zip(COLUMNS, (int, str, str, int, str, int, str, str, str, str, str))},
+        pk="position", not_null=set(COLUMNS),
     )
     db["events"].create_index(["event_id"], unique=True)
     db["events"].create_index(["case", "version"], unique=True)
@@ -133,6 +133,14 @@ def _migrate_v1(db) -> None:
             f"CREATE TRIGGER events_no_{verb.lower()} BEFORE {verb} ON events BEGIN "
             f"SELECT RAISE(ABORT, 'events is append-only: {remedy} instead'); END"
         )
+    # INSERT OR REPLACE deletes the row it collides with without firing DELETE triggers.
+    db.execute(
+        "CREATE TRIGGER events_no_replace BEFORE INSERT ON events WHEN "
+        "EXISTS (SELECT 1 FROM events WHERE position = NEW.position) "
+        "OR EXISTS (SELECT 1 FROM events WHERE event_id = NEW.event_id) "
+        'OR EXISTS (SELECT 1 FROM events WHERE "case" = NEW."case" AND version = NEW.version) '
+        "BEGIN SELECT RAISE(ABORT, 'events is append-only: a logged row cannot be replaced'); END"
+    )
     projections.create(db.conn)
 
 
@@ -276,6 +284,8 @@ class Writer:
                 "recorded_at never decreases along the log"
             )
         event_id = item.event_id or str(uuid.uuid4())
+        if item.event_id and conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone():
+            raise InputError(f"event_id {event_id} is already in the log")
         recorded = ev.Recorded(event, case, event_id, recorded_at, item.recorded_by, state.version + 1, position)
         new_state = rules.evolve(state, recorded, lambda: history(conn, case), self.today)
         payload = canonical(item.payload if item.payload is not None else ev.payload(event))
@@ -289,11 +299,9 @@ class Writer:
             raise TamperError(f"hash {item.hash[:12]}… does not match the event: the file was altered, or it does not continue this log")
         try:
             conn.execute(
-                "INSERT INTO events VALUES (" + ",".join("?" * len(_COLUMNS)) + ")", tuple(row[c] for c in _COLUMNS)
+                "INSERT INTO events VALUES (" + ",".join("?" * len(COLUMNS)) + ")", tuple(row[c] for c in COLUMNS)
             )
-        except sqlite3.IntegrityError as error:
-            if "event_id" in str(error):
-                raise InputError(f"event_id {event_id} is already in the log") from None
+        except sqlite3.IntegrityError:
             raise ConflictError(f"case {case} version {recorded.version} was written by another clerk first; retry") from None
         self.projector.apply(state, new_state, recorded, rules.in_order(state, event))
         self.cache[case] = new_state
@@ -398,7 +406,7 @@ def read_jsonl(lines: Iterable[bytes], clerk: str) -> Iterator[Proposed]:
 
 def export_row(row: tuple) -> dict:
     """A stored row in the interchange format: the payload's fields flat, with the whole envelope."""
-    data = dict(zip(_COLUMNS, row))
+    data = dict(zip(COLUMNS, row))
     out = {"type": data["type"], "case": data["case"], **json.loads(data["payload"])}
     for key in ENVELOPE:
         out[key] = data[key]
@@ -418,7 +426,7 @@ def verify_chain(conn: sqlite3.Connection, anchor: tuple[int, str] | None = None
     last = Head(0, GENESIS, "")
     anchored = anchor is None
     for row in conn.execute(_SELECT + " ORDER BY position"):
-        data = dict(zip(_COLUMNS, row))
+        data = dict(zip(COLUMNS, row))
         position = data["position"]
         if position != expected:
             raise TamperError(f"position {expected}: missing from the log (the next row is {position}): rows were deleted")

@@ -1,0 +1,126 @@
+"""Helpers for the integrity tests (crash, concurrency, tamper, fuzz, backup).
+
+Realistic data comes from ``/work/shared/examples/small-city.jsonl`` (399
+events); ``shifted`` makes copies of it for new cases so bigger valid files can
+be built without inventing new histories.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+EXAMPLE = Path(os.environ.get("CASELOG_EXAMPLE", "/work/shared/examples/small-city.jsonl"))
+#: Later than every recorded_at in the example and earlier than any test run.
+SHIFT_START = dt.datetime(2026, 9, 1)
+_SERIAL = re.compile(r"(行赔初|行初|行赔终|行终)(字第)?(\d+)号")
+_NAMESPACE = uuid.UUID("6f1c3a52-0d43-4c59-9a57-9d2f8e0b7c11")
+
+
+def example_events() -> list[dict]:
+    return [json.loads(line) for line in EXAMPLE.read_text("utf-8").splitlines() if line.strip()]
+
+
+def shifted(events: list[dict], copy: int, start: dt.datetime = SHIFT_START) -> list[dict]:
+    """The same histories for new cases: serials + copy * 10000, fresh event ids.
+
+    ``recorded_at`` restarts at ``start`` (one second per event, copies one
+    day apart), so a shifted copy can follow the example in one log.
+    """
+
+    def number(text: str) -> str:
+        return _SERIAL.sub(lambda m: f"{m[1]}{m[2] or ''}{int(m[3]) + copy * 10000}号", text)
+
+    def new_id(old: str) -> str:
+        return str(uuid.uuid5(_NAMESPACE, f"{copy}:{old}"))
+
+    out = []
+    for i, event in enumerate(events):
+        event = dict(event)
+        event["case"] = number(event["case"])
+        if "appeal_case" in event:
+            event["appeal_case"] = number(event["appeal_case"])
+        event["event_id"] = new_id(event["event_id"])
+        if "target" in event:
+            event["target"] = new_id(event["target"])
+        moment = start + dt.timedelta(days=copy, seconds=i)
+        event["recorded_at"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out.append(event)
+    return out
+
+
+def jsonl(events: list[dict]) -> str:
+    return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events)
+
+
+def invoke(db: Path | str, *args: str, input: str | bytes | None = None, clerk: str = "clerk-t") -> Result:
+    """Run the CLI in-process on ``db``."""
+    from cli import cli
+
+    return CliRunner().invoke(cli, ["--db", str(db), "--clerk", clerk, *args], input=input,
+                              env={"CASELOG_DB": None, "CASELOG_CLERK": None})
+
+
+def caselog_command() -> list[str]:
+    """The installed ``caselog`` script next to this interpreter (or the module)."""
+    script = Path(sys.executable).with_name("caselog")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
+
+
+def run(db: Path | str, *args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run the CLI as a separate process on ``db``."""
+    env = {**os.environ, "CASELOG_DB": str(db), "CASELOG_CLERK": "clerk-t"}
+    return subprocess.run([*caselog_command(), *args], input=input, capture_output=True, env=env, timeout=timeout)
+
+
+def export(db: Path | str) -> bytes:
+    result = run(db, "export")
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout
+
+
+def count(db: Path | str) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def integrity(db: Path | str) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return "\n".join(row[0] for row in conn.execute("PRAGMA integrity_check"))
+    finally:
+        conn.close()
+
+
+def copy_db(source: Path, target: Path) -> Path:
+    """A consistent copy of an SQLite file (WAL included)."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return target
+
+
+def build_example_db(path: Path, copies: int = 0) -> Path:
+    """A database holding the example, then ``copies`` shifted copies of it."""
+    events = example_events()
+    data = events + [e for k in range(1, copies + 1) for e in shifted(events, k)]
+    source = path.with_suffix(".jsonl")
+    source.write_text(jsonl(data), "utf-8")
+    result = run(path, "import", str(source))
+    assert result.returncode == 0, result.stderr.decode()
+    return path
