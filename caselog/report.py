@@ -58,7 +58,8 @@ def points(change: float | None, lang: str) -> str:
 
 
 def zh_count(n: int) -> str:
-    return ZH_NUMERALS[n] if 0 <= n <= 10 else str(n)
+    """A small count as it is written before a measure word: 连续两年, 连续三年."""
+    return "两" if n == 2 else ZH_NUMERALS[n] if 0 <= n <= 10 else str(n)
 
 
 def worst_first(rows: list[dict]) -> list[dict]:

@@ -1,0 +1,87 @@
+"""caselog's Datasette plugin: the reviewer UI over any served caselog database.
+
+Registered by the ``datasette`` entry point, so plain ``datasette db/caselog.db``
+shows titled and described tables, canned queries and the yearly dashboard.
+Databases without caselog's ``events`` table are left alone.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from datasette import hookimpl
+from markupsafe import Markup, escape
+
+from caselog.events import LABELS_ZH
+from caselog.reviewer import dashboard, guard, meta
+
+CSS = "caselog.css"
+# Columns whose stored English values get their Chinese label beside them in HTML tables.
+LABELLED_COLUMNS = frozenset({
+    "level", "attendance", "excuse", "disposition", "first_disposition", "result", "appellant",
+})
+
+
+@hookimpl
+def get_metadata(datasette: Any, key: str, database: str | None, table: str | None) -> dict:
+    names = meta.caselog_databases(datasette)
+    if not names:
+        return {}
+    dashboard_url = datasette.urls.path(meta.DASHBOARD_PATH)
+    return {"databases": {name: meta.database_metadata(dashboard_url) for name in names}}
+
+
+@hookimpl
+def prepare_connection(conn: Any, database: str, datasette: Any) -> None:
+    if meta.is_caselog(datasette, database):
+        guard.protect(conn)
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    return lambda app: guard.read_only(datasette, app)
+
+
+@hookimpl
+def register_routes() -> list:
+    return [(r"^/-/caselog/dashboard$", dashboard.page)]
+
+
+@hookimpl
+def menu_links(datasette: Any) -> list[dict]:
+    if not meta.caselog_databases(datasette):
+        return []
+    return [{"href": datasette.urls.path(meta.DASHBOARD_PATH), "label": "年度仪表盘 · Yearly dashboard"}]
+
+
+@hookimpl
+def database_actions(datasette: Any, database: str) -> list[dict]:
+    if not meta.is_caselog(datasette, database):
+        return []
+    names = meta.caselog_databases(datasette)
+    query = f"?database={database}" if len(names) > 1 else ""
+    return [{"href": datasette.urls.path(meta.DASHBOARD_PATH) + query, "label": "年度仪表盘 · Yearly dashboard"}]
+
+
+@hookimpl
+def extra_css_urls(template: str, database: str | None, datasette: Any) -> list[str]:
+    if template == dashboard.TEMPLATE or (database and meta.is_caselog(datasette, database)):
+        return [datasette.urls.static_plugins("caselog", CSS)]
+    return []
+
+
+@hookimpl
+def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
+    """Show enum values with their Chinese label, and event payloads as readable JSON."""
+    if not isinstance(value, str) or not meta.is_caselog(datasette, database):
+        return None
+    if column in LABELLED_COLUMNS and value in LABELS_ZH:
+        return Markup(f'{escape(value)} <span class="caselog-zh">{escape(LABELS_ZH[value])}</span>')
+    if column in ("payload", "target_payload") and value.startswith("{"):
+        try:
+            pretty = json.dumps(json.loads(value), ensure_ascii=False, indent=1)
+        except ValueError:
+            return None
+        return Markup(f'<pre class="caselog-payload">{escape(pretty)}</pre>')
+    return None

@@ -1,0 +1,98 @@
+"""The reviewer's metadata: which databases are caselog's, and what their tables mean.
+
+``metadata.json`` holds every table's title, description, sort order and
+facets, and each column as ``[Chinese label, English label, explanation]``;
+Datasette gets the columns as one line of text each, the dashboard uses the
+labels.  The canned queries come from ``queries.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import os
+import sqlite3
+from importlib import resources
+from typing import Any
+
+from caselog.reviewer import queries
+
+DASHBOARD_PATH = "/-/caselog/dashboard"
+
+
+@functools.cache
+def texts() -> dict:
+    """The packaged metadata.json as it is written."""
+    return json.loads(resources.files(__package__).joinpath("metadata.json").read_text(encoding="utf-8"))
+
+
+def label(table: str, column: str) -> tuple[str, str]:
+    """A column's (Chinese, English) label."""
+    zh, en, _ = texts()["tables"][table]["columns"][column]
+    return zh, en
+
+
+def _column_line(zh: str, en: str, about: str) -> str:
+    return f"{zh} · {en}: {about}"
+
+
+@functools.cache
+def _database_json(dashboard_url: str) -> str:
+    """The Datasette metadata of one caselog database, as JSON text: decoded afresh for every
+    caller because Datasette merges into and annotates what the hook returns."""
+    source = texts()
+    tables = {}
+    for name, table in source["tables"].items():
+        tables[name] = {**table, "columns": {c: _column_line(*v) for c, v in table["columns"].items()}}
+    link = (f' <a href="{html.escape(dashboard_url)}">年度审查仪表盘 · yearly dashboard</a>')
+    return json.dumps({
+        "title": source["title"],
+        "description_html": html.escape(source["description"]) + link,
+        "tables": tables,
+        "queries": queries.QUERIES,
+    }, ensure_ascii=False)
+
+
+def database_metadata(dashboard_url: str) -> dict:
+    return json.loads(_database_json(dashboard_url))
+
+
+def _signature(path: str) -> tuple:
+    # The WAL file changes as soon as a new log is created, before the main file does.
+    out = []
+    for name in (path, path + "-wal"):
+        try:
+            stat = os.stat(name)
+            out.append((stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)
+def _has_caselog_events(path: str, signature: tuple) -> bool:
+    expected = set(texts()["tables"]["events"]["columns"])
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    return expected <= columns
+
+
+def is_caselog(datasette: Any, name: str) -> bool:
+    """Whether the served database ``name`` is a caselog log: it has caselog's ``events`` table."""
+    db = datasette.databases.get(name)
+    if db is None or not db.path:
+        return False
+    return _has_caselog_events(db.path, _signature(db.path))
+
+
+def caselog_databases(datasette: Any) -> list[str]:
+    return [name for name in datasette.databases if is_caselog(datasette, name)]

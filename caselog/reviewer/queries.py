@@ -1,0 +1,126 @@
+"""Canned queries reviewers run in Datasette, all read-only.
+
+Every rate comes from ``yearly_figures`` (computed by caselog.figures); the
+queries only select and order.  Parameters arrive as text, so they are cast
+before being compared with typed columns, and an empty optional parameter
+means "any".
+"""
+
+from __future__ import annotations
+
+from caselog import figures
+
+_FIRST = ("appearance_rate", "speaking_rate", "loss_rate")
+_FIGURE_COLUMNS = ", ".join(f'"{key}"' for key in _FIRST + tuple(k for k in figures.KEYS if k not in _FIRST))
+
+# Optional filters shared by the unit queries; level "all" or empty means every level.
+_UNIT_FILTERS = """
+  AND (:level IN ('', 'all') OR u.level = :level)
+  AND (:agency = '' OR u.agency = :agency)"""
+
+_OFFICIALS = """(SELECT group_concat(DISTINCT h.official) FROM hearings h
+   WHERE h."case" = u."case" AND h.level = u.level AND h.official IS NOT NULL) AS officials"""
+
+QUERIES: dict[str, dict] = {
+    "rates_by_agency": {
+        "title": "各单位年度数据(由差到好)· A year's rates by agency, worst first",
+        "description": (
+            "出庭应诉率最低者在前,其次败诉率最高者在前;无庭审的单位排在最后。数据取自 yearly_figures。"
+            " Lowest appearance rate first, then highest loss rate; agencies with no hearings last."
+            " Figures are read from yearly_figures. level: all (default) or first."
+        ),
+        "params": ["year", "level"],
+        "sql": f"""SELECT agency, {_FIGURE_COLUMNS}
+FROM yearly_figures
+WHERE year = CAST(:year AS INTEGER)
+  AND level = coalesce(nullif(:level, ''), 'all')
+  AND agency <> ''
+ORDER BY appearance_rate IS NULL, coalesce(appearance_rate, 0), -coalesce(loss_rate, 0), agency""",
+    },
+    "silent_heads": {
+        "title": "出庭不出声 · Heads who appeared and stayed silent",
+        "description": (
+            "负责人出庭但未就解决争议发言的案件·审级(法释〔2020〕3号第十一条)。"
+            " Units (one case at one level) whose first hearing is in the year where a head appeared"
+            " and no head spoke (art. 11). level and agency are optional."
+        ),
+        "params": ["year", "level", "agency"],
+        "sql": f"""SELECT u.agency, u."case", u.level, u.attendance, u.first_held_on, u.hearings,
+  {_OFFICIALS}
+FROM appearance_units u
+WHERE u.year = CAST(:year AS INTEGER) AND u.head = 1 AND u.silent = 1{_UNIT_FILTERS}
+ORDER BY u.agency, u.first_held_on, u."case", u.level""",
+    },
+    "recommendations_expected": {
+        "title": "应发司法建议 · Staff, lawyer only or nobody",
+        "description": (
+            "工作人员无正当理由代替负责人出庭、仅律师出庭或无人出庭,法院应发司法建议(第十二条)。"
+            " Units where staff stood in without an excuse, only a lawyer attended, or nobody did:"
+            " the court is expected to send a judicial recommendation (art. 12). level and agency are optional."
+        ),
+        "params": ["year", "level", "agency"],
+        "sql": f"""SELECT u.agency, u."case", u.level, u.attendance, u.excused, u.first_held_on, u.hearings,
+  {_OFFICIALS}
+FROM appearance_units u
+WHERE u.year = CAST(:year AS INTEGER) AND u.recommendation_expected = 1{_UNIT_FILTERS}
+ORDER BY u.agency, u.first_held_on, u."case", u.level""",
+    },
+    "losses_and_reversals": {
+        "title": "败诉及二审改判 · Losses and their reversals on appeal",
+        "description": (
+            "当年审结、一审败诉或生效结果为败诉的案件,及其上诉、再审结果;reduced_on_appeal 为经二审核减。"
+            " Cases concluded in the year that were lost at first instance or in effect, with their appeals"
+            " and retrials: reduced_on_appeal marks a loss reversed (核减), added_on_appeal a non-loss reversed"
+            " into a loss. agency is optional."
+        ),
+        "params": ["year", "agency"],
+        "sql": """SELECT o.agency, o."case", o.concluded_on, o.first_disposition, o.disposition,
+  o.first_loss, o.loss, o.reduced_on_appeal, o.added_on_appeal,
+  (SELECT json_group_array(json_object('level', a.level, 'appeal_case', a.appeal_case,
+     'filed_on', a.filed_on, 'decided_on', a.decided_on, 'result', a.result, 'disposition', a.disposition))
+   FROM (SELECT * FROM appeals WHERE "case" = o."case" ORDER BY seq) a) AS appeals
+FROM outcomes o
+WHERE o.year = CAST(:year AS INTEGER) AND (o.first_loss = 1 OR o.loss = 1)
+  AND (:agency = '' OR o.agency = :agency)
+ORDER BY o.reduced_on_appeal DESC, o.added_on_appeal DESC, o.agency, o.concluded_on, o."case"
+""",
+    },
+    "case_trail": {
+        "title": "案件审计轨迹 · One case's audit trail",
+        "description": (
+            "一个案件的全部事件,按记录顺序,含更正和撤回。 Every event logged for one case, in log order,"
+            " with the corrections and retractions that name each one. case: e.g. (2022)浙0302行初123号."
+        ),
+        "params": ["case"],
+        "sql": """SELECT e.position, e.recorded_at, e.recorded_by, e.version, e.type, e.event_id,
+  json(e.payload) AS payload,
+  (SELECT group_concat(r.type || ' ' || r.event_id, '; ') FROM events r
+   WHERE r."case" = e."case" AND r.type IN ('event_corrected', 'event_retracted')
+     AND json_extract(r.payload, '$.target') = e.event_id) AS corrected_or_retracted_by,
+  e.hash
+FROM events e
+WHERE e."case" = trim(replace(replace(:case, '（', '('), '）', ')'))
+ORDER BY e.position""",
+    },
+    "corrections": {
+        "title": "更正与撤回 · Corrections and retractions in a period",
+        "description": (
+            "一段时间内记录的更正和撤回、记录人、理由及被更正的原事件。"
+            " Corrections and retractions recorded in a period, who made them, why, and the event they target."
+            " since and until are ISO dates or UTC times (until: a date means its end); clerk is optional."
+        ),
+        "params": ["since", "until", "clerk"],
+        "sql": """SELECT c.position, c.recorded_at, c.recorded_by, c."case", c.type,
+  json_extract(c.payload, '$.reason') AS reason,
+  json_extract(c.payload, '$.changes') AS changes,
+  t.event_id AS target, t.type AS target_type, t.recorded_by AS target_recorded_by,
+  t.recorded_at AS target_recorded_at, json(t.payload) AS target_payload
+FROM events c
+JOIN events t ON t.event_id = json_extract(c.payload, '$.target')
+WHERE c.type IN ('event_corrected', 'event_retracted')
+  AND (:since = '' OR c.recorded_at >= :since)
+  AND (:until = '' OR substr(c.recorded_at, 1, length(:until)) <= :until)
+  AND (:clerk = '' OR c.recorded_by = :clerk)
+ORDER BY c.position DESC""",
+    },
+}

@@ -1,0 +1,28 @@
+"""Serving a log to reviewers: Datasette, read-only, with the plugin and safe settings.
+
+The file is served mutable (never ``immutable``), so pages show what clerks
+append while the server runs; Datasette's own connections are read-only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SETTINGS = {
+    "sql_time_limit_ms": 3000,  # one reviewer's query cannot hold the server for long
+    "allow_download": False,  # the log leaves through `caselog export`, not a browser
+}
+
+
+def app(path: str | Path) -> Any:
+    """A Datasette instance serving the caselog database at ``path``."""
+    from datasette.app import Datasette
+
+    return Datasette([str(path)], settings=SETTINGS)
+
+
+def run(path: str | Path, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(app(path).app(), host=host, port=port, log_level="warning", lifespan="on")
