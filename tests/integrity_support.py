@@ -1,6 +1,6 @@
 """Helpers for the integrity tests (crash, concurrency, tamper, fuzz, backup).
 
-Realistic data comes from ``/work/shared/examples/small-city.jsonl`` (399
+Realistic data comes from ``tests/fixtures/small-city.jsonl`` (a copy of shared/examples) (399
 events); ``shifted`` makes copies of it for new cases so bigger valid files can
 be built without inventing new histories.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-EXAMPLE = Path(os.environ.get("CASELOG_EXAMPLE", "/work/shared/examples/small-city.jsonl"))
+EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "small-city.jsonl"
 #: Later than every recorded_at in the example and earlier than any test run.
 SHIFT_START = dt.datetime(2026, 9, 1)
 _SERIAL = re.compile(r"(行赔初|行初|行赔终|行终)(字第)?(\d+)号")

@@ -12,7 +12,7 @@ import pytest
 from builders import LogBuilder
 from caselog import audit, figures, projections, store, summary
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples"
+EXAMPLES = Path(__file__).resolve().parent / "fixtures"  # copies of shared/examples
 
 
 def close(a, b) -> bool:

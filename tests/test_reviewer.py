@@ -28,11 +28,7 @@ LATIN = re.compile(r"[A-Za-z]{3,}")
 
 
 def _example_path() -> Path:
-    for base in Path(__file__).resolve().parents:  # CI lays shared/ beside the clone
-        candidate = base / "shared" / "examples" / "small-city.jsonl"
-        if candidate.exists():
-            return candidate
-    pytest.skip("shared/examples/small-city.jsonl not found")
+    return Path(__file__).resolve().parent / "fixtures" / "small-city.jsonl"
 
 
 @pytest.fixture(scope="session")

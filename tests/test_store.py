@@ -13,7 +13,7 @@ from caselog import events as ev
 from caselog import store
 from caselog.errors import ConflictError
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "small-city.jsonl"
+EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "small-city.jsonl"
 
 
 @pytest.fixture
