@@ -201,8 +201,20 @@ class Transaction:
         self.conn = conn
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
+        attempts = 3
+        while True:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return self.conn
+            except sqlite3.OperationalError as error:
+                # Nothing has been read or written yet, so trying again is safe.
+                attempts -= 1
+                if "locked" not in str(error):
+                    raise
+                if not attempts:
+                    raise ConflictError(
+                        f"the log stayed locked by another writer for {3 * BUSY_TIMEOUT_MS // 1000} s; retry"
+                    ) from None
 
     def __exit__(self, kind, error, tb) -> None:
         if kind is None:
