@@ -36,6 +36,11 @@ class Group(click.Group):
             raise click.ClickException(_one_line(f"{ctx.obj.db}: {error}")) from None
         except OSError as error:
             raise click.ClickException(_one_line(f"{error.strerror or error}: {error.filename or ''}")) from None
+        except UnicodeEncodeError as error:
+            # Bytes that are not UTF-8 on the command line arrive as lone surrogates.
+            bad = error.object[error.start:error.end]
+            raise click.ClickException(_one_line(f"cannot encode {bad!r} as {error.encoding} ({error.reason}): "
+                                                 "give valid UTF-8 text")) from None
 
 
 class Env:
@@ -140,10 +145,10 @@ def _record(env: Env, case: str | None, type_: str, payload: dict, expect_versio
         case = ev.case_number(case)
     except ValueError as error:
         raise InputError(str(error)) from None
+    [recorded] = store.append(env.conn(), [store.Proposed(event, case, env.clerk, expect_version=expect_version)])
     if type_ == "case_filed" and ev.case_year(case) != int(event.filed_on[:4]):
         message(f"warning: {case} is numbered for {ev.case_year(case)} but filed on {event.filed_on}; "
                 "the figures follow filed_on")
-    [recorded] = store.append(env.conn(), [store.Proposed(event, case, env.clerk, expect_version=expect_version)])
     out = {"event_id": recorded.event_id, "case": recorded.case, "type": recorded.type,
            "version": recorded.version, "position": recorded.position, "recorded_at": recorded.recorded_at}
     if as_json:
@@ -558,6 +563,24 @@ def demo(path: str, then_serve: bool, lang: str, host: str, port: int) -> None:
     message(f"  caselog serve --db {path}      then open http://{host}:{port}/-/caselog/dashboard")
     if then_serve:
         _serve(path, host, port)
+
+
+@cli.command()
+@click.argument("path", metavar="PATH")
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@pass_env
+def backup(env: Env, path: str, force: bool) -> None:
+    """Copy the log to PATH while clerks keep writing, verify the copy, print its head.
+
+    \b
+    Example:
+        caselog backup backups/caselog-2023-01-31.db
+    """
+    from caselog import backup as backups
+
+    head = backups.backup(env.conn(create=False), path, force=force)
+    message(f"backed up {head.position} events to {path}, chain intact")
+    click.echo(f"head {head}")
 
 
 if __name__ == "__main__":

@@ -88,6 +88,7 @@ _OLD_FORM = re.compile(r"\((\d{4})\)([\u4e00-\u9fff]{1,8}\d*)(行赔初|行初|�
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # what bytes that are not UTF-8 decode to
 MAX_TEXT = 200
 
 
@@ -145,6 +146,8 @@ def text(value: Any) -> str:
         raise ValueError("must not be empty")
     if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
+    if _SURROGATE.search(value):
+        raise ValueError("is not valid UTF-8 text")
     if len(value) > MAX_TEXT:
         raise ValueError(f"is longer than {MAX_TEXT} characters")
     return value
@@ -321,7 +324,7 @@ def upcast(type_: str, schema_version: int, payload: dict) -> dict:
 
 def make(type_: str, payload: dict) -> Event:
     """Build the event of ``type_`` from a payload dict; unknown fields are refused."""
-    cls = EVENT_TYPES.get(type_)
+    cls = EVENT_TYPES.get(type_) if isinstance(type_, str) else None
     if cls is None:
         raise ValueError(f"unknown event type {type_!r}: expected one of {', '.join(EVENT_TYPES)}")
     unknown = sorted(set(payload) - set(FIELDS[type_]))

@@ -157,37 +157,49 @@ def connect(path: str | Path, create: bool = True) -> sqlite3.Connection:
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path} is a directory, not a caselog database")
-    if not path.exists():
+    if not path.exists() or path.stat().st_size == 0:
         if not create:
             raise InputError(f"no caselog database at {path}")
         path.parent.mkdir(parents=True, exist_ok=True)
+    elif path.stat().st_size < 512:
+        # Smaller than any SQLite page.  (No peeking at the header: closing a file
+        # descriptor drops every POSIX lock this process holds on the file.)
+        raise InputError(f"{path} is not an SQLite database, let alone caselog's")
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version < SCHEMA:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if version == 0 and tables - {"_sqlite_migrations"}:
-                raise InputError(f"{path} is an SQLite database but not caselog's")
-            conn.execute("PRAGMA journal_mode = WAL")
-            import sqlite_utils
-
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA:
-                    _migrations().apply(sqlite_utils.Database(conn))
-                    conn.execute(f"PRAGMA user_version = {SCHEMA}")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        elif version > SCHEMA:
-            raise InputError(f"{path} was written by a newer caselog (schema {version}); upgrade caselog")
-        conn.execute("PRAGMA synchronous = FULL")
+        _prepare(conn, path)
     except sqlite3.DatabaseError as error:
         conn.close()
         raise InputError(f"{path} is not a usable caselog database: {error}") from None
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def _prepare(conn: sqlite3.Connection, path: Path) -> None:
+    """Check the schema, migrate a new or older database, and set the pragmas."""
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version < SCHEMA:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if version == 0 and tables - {"_sqlite_migrations"}:
+            raise InputError(f"{path} is an SQLite database but not caselog's")
+        conn.execute("PRAGMA journal_mode = WAL")
+        import sqlite_utils
+
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA:
+                _migrations().apply(sqlite_utils.Database(conn))
+                conn.execute(f"PRAGMA user_version = {SCHEMA}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    elif version > SCHEMA:
+        raise InputError(f"{path} was written by a newer caselog (schema {version}); upgrade caselog")
+    conn.execute("PRAGMA synchronous = FULL")
 
 
 class Transaction:
@@ -295,16 +307,20 @@ class Writer:
                 f"recorded_at {recorded_at} is earlier than the log's last event ({self.head.recorded_at}): "
                 "recorded_at never decreases along the log"
             )
+        try:
+            recorded_by = ev.text(item.recorded_by)
+        except (ValueError, TypeError) as error:
+            raise InputError(f"clerk name: {error}") from None
         event_id = item.event_id or str(uuid.uuid4())
         if item.event_id and conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone():
             raise InputError(f"event_id {event_id} is already in the log")
-        recorded = ev.Recorded(event, case, event_id, recorded_at, item.recorded_by, state.version + 1, position)
+        recorded = ev.Recorded(event, case, event_id, recorded_at, recorded_by, state.version + 1, position)
         new_state = rules.evolve(state, recorded, lambda: history(conn, case), self.today)
         payload = canonical(item.payload if item.payload is not None else ev.payload(event))
         row = {
             "position": position, "event_id": event_id, "case": case, "version": recorded.version,
             "type": event.TYPE, "schema_version": item.schema_version, "payload": payload,
-            "payload_sha256": sha256(payload), "recorded_at": recorded_at, "recorded_by": item.recorded_by,
+            "payload_sha256": sha256(payload), "recorded_at": recorded_at, "recorded_by": recorded_by,
         }
         row["hash"] = chain_hash(row, self.head.hash)
         if item.hash is not None and item.hash != row["hash"]:
@@ -372,18 +388,24 @@ def proposed_from_json(obj: object, clerk: str, source: str | None = None) -> Pr
                 raise ValueError(f"{key} must be a whole number")
         return Proposed(
             event, case,
-            recorded_by=ev.text(envelope.get("recorded_by", clerk)),
-            event_id=ev.event_id(envelope["event_id"]) if "event_id" in envelope else None,
+            recorded_by=_field("recorded_by", ev.text, envelope) or clerk,
+            event_id=_field("event_id", ev.event_id, envelope),
             recorded_at=_field("recorded_at", timestamp, envelope),
             version=envelope.get("version"),
             position=envelope.get("position"),
             schema_version=schema_version,
             payload=data if schema_version != ev.SCHEMA_VERSION else None,
-            hash=envelope.get("hash"),
+            hash=_field("hash", _hex_digest, envelope),
             source=source,
         )
     except (ValueError, TypeError) as error:
         raise InputError(str(error)) from None
+
+
+def _hex_digest(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise ValueError("expected 64 lowercase hexadecimal digits (a SHA-256)")
+    return value
 
 
 def _field(name: str, convert: Callable[[object], str], envelope: dict) -> str | None:
@@ -391,7 +413,7 @@ def _field(name: str, convert: Callable[[object], str], envelope: dict) -> str |
         return None
     try:
         return convert(envelope[name])
-    except InputError as error:
+    except (InputError, ValueError, TypeError) as error:
         raise InputError(f"{name}: {error}") from None
 
 
@@ -410,6 +432,8 @@ def read_jsonl(lines: Iterable[bytes], clerk: str) -> Iterator[Proposed]:
             obj = json.loads(text)
         except json.JSONDecodeError as error:
             raise InputError(f"line {number}: not valid JSON ({error.msg} at column {error.colno})") from None
+        except (ValueError, RecursionError) as error:  # absurd nesting, or an integer of thousands of digits
+            raise InputError(f"line {number}: not JSON caselog can read ({type(error).__name__})") from None
         try:
             yield proposed_from_json(obj, clerk, f"line {number}")
         except CaselogError as error:
