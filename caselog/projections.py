@@ -242,7 +242,7 @@ def project(conn: sqlite3.Connection, recs: Iterable[ev.Recorded], head,
     n = 0
     for n, rec in enumerate(recs, 1):
         state = states.get(rec.case) or rules.CaseState(rec.case)
-        new = rules.evolve(state, rec, lambda: history(rec.case, rec.position), check=False)
+        new = rules.evolve(state, rec, lambda: history(rec.case, rec.position))
         projector.apply(state, new, rec, rules.in_order(state, rec.event))
         states[rec.case] = new
         if progress is not None and n % 50_000 == 0:

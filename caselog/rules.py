@@ -1,5 +1,5 @@
 """The case rules: a case's state is a fold over its events, and ``decide`` checks
-a new event against DOMAIN.md before it may be logged.
+a new event against DOMAIN.md before it may be logged, raising ``RuleViolation``.
 
 Rules compare business dates, not the order of logging, so the fold replays a
 case's effective events (corrections applied, retractions dropped) in
@@ -47,8 +47,6 @@ class Unit:
     def attendance(self) -> str:
         return ev.ATTENDANCES[len(ev.ATTENDANCES) - self.rank]
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Unit) and all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
 
 
 class Appeal:
@@ -70,8 +68,6 @@ class Appeal:
     def pending(self) -> bool:
         return self.decided_on is None
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Appeal) and all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
 
 
 class CaseState:
@@ -102,8 +98,6 @@ class CaseState:
             setattr(clone, name, getattr(self, name))
         return clone
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CaseState) and all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
 
     @property
     def appeal(self) -> Appeal | None:
@@ -305,17 +299,26 @@ def in_order(state: CaseState, event: ev.Event) -> bool:
     return event.TYPE not in ev.META_TYPES and _date_of(event) >= state.max_date
 
 
-def evolve(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Recorded]],
-           today: dt.date | None = None, check: bool = True) -> CaseState:
-    """The state ``new`` leads to; with ``check``, refuse it (RuleViolation) if it breaks a rule.
+def decide(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Recorded]],
+           today: dt.date | None = None) -> CaseState:
+    """The state ``new`` leads to, or RuleViolation if it breaks a rule of DOMAIN.md.
 
     ``history`` loads the case's logged events; it is called only when the new
     event does not simply follow the others (corrections, retractions, events
     dated before the latest the case holds).
     """
-    today_text = (today or dt.date.today()).isoformat() if check else None
+    return _advance(state, new, history, (today or dt.date.today()).isoformat())
+
+
+def evolve(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Recorded]]) -> CaseState:
+    """The state ``new`` leads to, unchecked: for replaying a log whose events were checked when logged."""
+    return _advance(state, new, history, None)
+
+
+def _advance(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Recorded]],
+             today: str | None) -> CaseState:
     if in_order(state, new.event):
-        result = _step(state, new.event_id, new.event, today_text)
+        result = _step(state, new.event_id, new.event, today)
         result.version = state.version + 1
         return result
-    return fold(state.case, history() + [new], today_text)
+    return fold(state.case, history() + [new], today)

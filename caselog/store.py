@@ -315,7 +315,7 @@ class Writer:
         if item.event_id and conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone():
             raise InputError(f"event_id {event_id} is already in the log")
         recorded = ev.Recorded(event, case, event_id, recorded_at, recorded_by, state.version + 1, position)
-        new_state = rules.evolve(state, recorded, lambda: history(conn, case), self.today)
+        new_state = rules.decide(state, recorded, lambda: history(conn, case), self.today)
         payload = canonical(item.payload if item.payload is not None else ev.payload(event))
         row = {
             "position": position, "event_id": event_id, "case": case, "version": recorded.version,
