@@ -421,11 +421,11 @@ def import_(env: Env, file: io.BufferedReader) -> None:
     size = _size(file)
     if size > 1_000_000:
         with click.progressbar(length=size, label="importing", file=sys.stderr) as bar:
-            done = store.append(conn, store.read_jsonl(file, env.clerk),
-                                progress=lambda n: bar.update(file.tell() - bar.pos))
+            done = store.import_events(conn, store.read_jsonl(file, env.clerk),
+                                       progress=lambda n: bar.update(file.tell() - bar.pos))
     else:
-        done = store.append(conn, store.read_jsonl(file, env.clerk))
-    message(f"imported {len(done)} events; head {store.head(conn)}")
+        done = store.import_events(conn, store.read_jsonl(file, env.clerk))
+    message(f"imported {done} events; head {store.head(conn)}")
 
 
 def _size(file: io.BufferedReader) -> int:

@@ -10,6 +10,7 @@ checks that they do not.
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from collections import Counter, defaultdict
 from typing import Callable, Iterable
@@ -62,6 +63,7 @@ INDEXES = {
     "outcomes": [("year", "agency")],
     "cases": [("agency",), ("year",)],
 }
+FLUSH_CASES = 50_000  # touched cases a projector holds before writing their rows: bounds a big import's memory
 CASE_TABLES = ("cases", "appearance_units", "outcomes", "appeals")
 
 
@@ -158,6 +160,7 @@ class Projector:
         self.history = history  # (case, before position) -> the case's earlier events
         self.before: dict[str, rules.CaseState] = {}  # touched case -> its state when first touched
         self.after: dict[str, rules.CaseState] = {}
+        self.moves: dict[tuple[str, str], dict[int, list[int]]] = defaultdict(dict)  # (level, agency) -> year -> counts
 
     def apply(self, before: rules.CaseState, after: rules.CaseState, rec: ev.Recorded, in_order: bool) -> None:
         case = rec.case
@@ -166,37 +169,54 @@ class Projector:
         if in_order:
             if rec.type == "hearing_held":
                 self.conn.execute(_insert("hearings"), hearing_row(case, rec.event_id, rec.event))
-            return
+        else:
+            self._rewrite_hearings(case, rec.position)
+        if len(self.after) >= FLUSH_CASES:
+            self._write_cases()
+
+    def _rewrite_hearings(self, case: str, position: int) -> None:
         # A correction, retraction or back-dated event can change any hearing of the case.
         self.conn.execute('DELETE FROM hearings WHERE "case" = ?', (case,))
-        standing = rules.effective(self.history(case, rec.position + 1), check=False)
+        standing = rules.effective(self.history(case, position + 1), check=False)
         self.conn.executemany(
             _insert("hearings"),
             [hearing_row(case, eid, event) for eid, _, event in standing if event.TYPE == "hearing_held"],
         )
 
     def flush(self, head) -> None:
-        """Rewrite the touched cases' rows and move the yearly figures by their difference."""
+        """At the end of the transaction: the touched cases' rows, the yearly figures, the head."""
+        self._write_cases()
+        _move_yearly_figures(self.conn, self.moves)
+        self.moves.clear()
+        self.conn.execute("INSERT OR REPLACE INTO _caselog_projection VALUES ('log', ?, ?)", (head.position, head.hash))
+
+    def _write_cases(self) -> None:
+        """Rewrite the touched cases' rows and keep the counts they moved, to be derived once at the end."""
         conn = self.conn
-        delta: Counter = Counter()
-        inserts: dict[str, list[tuple]] = {name: [] for name in CASE_TABLES}
+        added: dict[str, list[dict]] = {name: [] for name in CASE_TABLES}
+        removed: dict[str, list[dict]] = {name: [] for name in CASE_TABLES}
         stale = []
         for case, after in self.after.items():
             old = case_rows(self.before[case])
-            new = case_rows(after)
             if any(old.values()):
                 stale.append((case,))
-            for name in CASE_TABLES:
-                inserts[name].extend(tuple(row.values()) for row in new[name])
-            delta.update(figures.tally(new["cases"], new["appearance_units"], new["outcomes"]))
-            delta.subtract(figures.tally(old["cases"], old["appearance_units"], old["outcomes"]))
+                for name in CASE_TABLES:
+                    removed[name].extend(old[name])
+            for name, rows in case_rows(after).items():
+                added[name].extend(rows)
+        inserts = {name: [tuple(row.values()) for row in rows] for name, rows in added.items()}
+        delta = figures.tally(added["cases"], added["appearance_units"], added["outcomes"])
+        if stale:
+            delta.subtract(figures.tally(removed["cases"], removed["appearance_units"], removed["outcomes"]))
         for name in CASE_TABLES:
             conn.executemany(f'DELETE FROM "{name}" WHERE "case" = ?', stale)
             conn.executemany(_insert(name), inserts[name])
-        _move_yearly_figures(conn, delta)
-        conn.execute(
-            "INSERT OR REPLACE INTO _caselog_projection VALUES ('log', ?, ?)", (head.position, head.hash)
-        )
+        for (year, level, agency, key), n in delta.items():
+            if n:
+                counts = self.moves[(level, agency)].get(year)
+                if counts is None:
+                    counts = self.moves[(level, agency)][year] = [0] * len(figures.COUNTS)
+                counts[_COUNT_INDEX[key]] += n
         self.before.clear()
         self.after.clear()
 
@@ -205,23 +225,28 @@ def _insert(name: str) -> str:
     return f'INSERT INTO "{name}" VALUES ({", ".join("?" * len(TABLES[name]))})'
 
 
-def _move_yearly_figures(conn: sqlite3.Connection, delta: Counter) -> None:
+_COUNT_INDEX = {name: i for i, name in enumerate(figures.COUNTS)}
+
+
+def _move_yearly_figures(conn: sqlite3.Connection, changes: dict[tuple[str, str], dict[int, list[int]]]) -> None:
     """Add the counts' changes, then derive every touched series again (rates, changes, streaks)."""
-    changes: dict[tuple[str, str], list[tuple[int, str, int]]] = defaultdict(list)
-    for (year, level, agency, key), n in delta.items():
-        if n:
-            changes[(level, agency)].append((year, key, n))
     counts_cols = ", ".join(map(_quote, figures.COUNTS))
+    select = f"SELECT level, agency, year, {counts_cols} FROM yearly_figures"
+    if len(changes) > 16:  # a bulk flush: one pass over the table, not a scan per series
+        found = conn.execute(select)
+    else:
+        found = (row for key in changes for row in conn.execute(select + " WHERE level = ? AND agency = ?", key))
+    stored: dict[tuple[str, str], dict[int, Counter]] = defaultdict(dict)
+    for row in found:
+        if (row[0], row[1]) in changes:
+            stored[(row[0], row[1])][row[2]] = Counter(dict(zip(figures.COUNTS, row[3:])))
+    conn.executemany("DELETE FROM yearly_figures WHERE year = ? AND level = ? AND agency = ?",
+                     [(year, level, agency) for (level, agency), series in stored.items() for year in series])
     rows = []
     for (level, agency), moves in changes.items():
-        series: dict[int, Counter] = {}
-        for row in conn.execute(
-            f"SELECT year, {counts_cols} FROM yearly_figures WHERE level = ? AND agency = ?", (level, agency)
-        ):
-            series[row[0]] = Counter(dict(zip(figures.COUNTS, row[1:])))
-        for year, key, n in moves:
-            series.setdefault(year, Counter())[key] += n
-        conn.execute("DELETE FROM yearly_figures WHERE level = ? AND agency = ?", (level, agency))
+        series = stored.get((level, agency), {})
+        for year, counts in moves.items():
+            series.setdefault(year, Counter()).update(dict(zip(figures.COUNTS, counts)))
         derived = figures.derive_series(series)
         rows.extend(
             (year, level, agency, *(derived[year][k] for k in figures.KEYS))
@@ -238,17 +263,23 @@ def project(conn: sqlite3.Connection, recs: Iterable[ev.Recorded], head,
     loads a case's events logged before a position.
     """
     projector = Projector(conn, history)
-    states: dict[str, rules.CaseState] = {}
+    states = rules.StateCache(lambda case, before: rules.fold(case, history(case, before)))
     n = 0
-    for n, rec in enumerate(recs, 1):
-        state = states.get(rec.case) or rules.CaseState(rec.case)
-        new = rules.evolve(state, rec, lambda: history(rec.case, rec.position))
-        projector.apply(state, new, rec, rules.in_order(state, rec.event))
-        states[rec.case] = new
-        if progress is not None and n % 50_000 == 0:
-            progress(n)
-    if n:  # an empty log has no projection head, like a new database
-        projector.flush(head)
+    collecting = gc.isenabled()
+    gc.disable()  # millions of live states and no reference cycles: full collections only cost time
+    try:
+        for n, rec in enumerate(recs, 1):
+            state = states.take(rec.case, rec.position)
+            new = rules.evolve(state, rec, lambda: history(rec.case, rec.position))
+            projector.apply(state, new, rec, rules.in_order(state, rec.event))
+            states.put(rec.case, new)
+            if progress is not None and n % 50_000 == 0:
+                progress(n)
+        if n:  # an empty log has no projection head, like a new database
+            projector.flush(head)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
@@ -256,11 +287,24 @@ def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
     return {name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr) for name in TABLES}
 
 
-def differences(actual: dict[str, list[tuple]], expected: dict[str, list[tuple]]) -> list[str]:
-    """The tables whose rows differ, each with a count of the rows in question."""
+def differences(live: sqlite3.Connection, fresh: sqlite3.Connection) -> list[str]:
+    """The tables whose rows differ between two databases, walked side by side in key order."""
     out = []
-    for name in TABLES:
-        a, e = set(actual.get(name, [])), set(expected.get(name, []))
-        if a != e:
-            out.append(f"{name}: {len(a - e)} row(s) not in a rebuild, {len(e - a)} missing")
+    for name, keys in PRIMARY_KEYS.items():
+        width = len(keys)
+        sql = f'SELECT * FROM "{name}" ORDER BY ' + ", ".join(map(_quote, keys))
+        mine, theirs = live.execute(sql), fresh.execute(sql)
+        a, b = next(mine, None), next(theirs, None)
+        extra = missing = 0
+        while a is not None or b is not None:
+            if b is None or (a is not None and a[:width] < b[:width]):
+                extra, a = extra + 1, next(mine, None)
+            elif a is None or b[:width] < a[:width]:
+                missing, b = missing + 1, next(theirs, None)
+            else:
+                if a != b:
+                    extra, missing = extra + 1, missing + 1
+                a, b = next(mine, None), next(theirs, None)
+        if extra or missing:
+            out.append(f"{name}: {extra} row(s) not in a rebuild, {missing} missing")
     return out

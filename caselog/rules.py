@@ -94,8 +94,10 @@ class CaseState:
 
     def copy(self) -> "CaseState":
         clone = CaseState.__new__(CaseState)
-        for name in self.__slots__:
-            setattr(clone, name, getattr(self, name))
+        clone.case, clone.version, clone.filed, clone.units = self.case, self.version, self.filed, self.units
+        clone.concluded_on, clone.first_disposition, clone.disposition = self.concluded_on, self.first_disposition, self.disposition
+        clone.appealed, clone.appeals, clone.retrials = self.appealed, self.appeals, self.retrials
+        clone.remands, clone.max_date = self.remands, self.max_date
         return clone
 
 
@@ -112,6 +114,28 @@ class CaseState:
         if self.appeal is not None and self.appeal.pending:
             return "on_appeal"
         return "concluded"
+
+
+class StateCache:
+    """The most recently used case states, so a big import or rebuild holds a bounded number.
+
+    A case let go is folded again from its logged history when it comes back.
+    """
+
+    def __init__(self, load: Callable[[str, int], CaseState], size: int = 50_000):
+        self.load = load  # (case, before position) -> the case's state from the log
+        self.size = size
+        self.states: dict[str, CaseState] = {}  # least recently used first
+
+    def take(self, case: str, position: int) -> CaseState:
+        """The case's state before ``position``, removed until ``put`` back."""
+        state = self.states.pop(case, None)
+        return state if state is not None else self.load(case, position)
+
+    def put(self, case: str, state: CaseState) -> None:
+        self.states[case] = state
+        if len(self.states) > self.size:
+            del self.states[next(iter(self.states))]
 
 
 def _date_of(event: ev.Event) -> str:

@@ -12,7 +12,9 @@ fsync once, so FULL costs little.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import json
 import re
@@ -37,9 +39,12 @@ COLUMNS = ("position", "event_id", "case", "version", "type", "schema_version", 
 _SELECT = "SELECT " + ", ".join(f'"{c}"' for c in COLUMNS) + " FROM events"
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(obj: object) -> str:
     """Canonical JSON: sorted keys, no spaces, UTF-8 text kept as is."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(obj)
 
 
 def sha256(text: str) -> str:
@@ -70,7 +75,8 @@ def timestamp(value: object) -> str:
     if isinstance(value, dt.datetime):
         moment = value
     elif isinstance(value, str) and _TIMESTAMP.fullmatch(value):
-        moment = dt.datetime.fromisoformat(value[:-1])
+        dt.datetime.fromisoformat(value[:-1])  # already in the canonical form: only check the calendar
+        return value
     elif isinstance(value, str):
         try:
             if len(value) == 10:
@@ -200,6 +206,7 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
     elif version > SCHEMA:
         raise InputError(f"{path} was written by a newer caselog (schema {version}); upgrade caselog")
     conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA cache_size = -32768")  # 32 MiB, filled only as a large transaction needs it
 
 
 class Transaction:
@@ -240,10 +247,31 @@ def head(conn: sqlite3.Connection) -> Head:
     return Head(*row) if row else Head(0, GENESIS, "")
 
 
+def head_at(conn: sqlite3.Connection, position: int | None) -> Head:
+    """The chain's link at ``position`` (the head, when None)."""
+    if position is None:
+        return head(conn)
+    row = conn.execute("SELECT position, hash, recorded_at FROM events WHERE position = ?", (position,)).fetchone()
+    return Head(*row) if row else Head(0, GENESIS, "")
+
+
+@contextlib.contextmanager
+def reading(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A read transaction: every query inside sees the same log, whatever clerks append meanwhile."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
 def _record(row: tuple) -> ev.Recorded:
     position, event_id, case, version, type_, schema_version, payload, _, recorded_at, recorded_by, _ = row
     data = ev.upcast(type_, schema_version, json.loads(payload))
-    return ev.Recorded(ev.make(type_, data), case, event_id, recorded_at, recorded_by, version, position)
+    return ev.Recorded(ev.trusted(type_, data), case, event_id, recorded_at, recorded_by, version, position)
 
 
 def history(conn: sqlite3.Connection, case: str, before: int | None = None) -> list[ev.Recorded]:
@@ -275,15 +303,13 @@ class Writer:
         self.conn = conn
         self.today = today
         self.head = head(conn)
-        self.cache: dict[str, rules.CaseState] = {}
+        self.states = rules.StateCache(lambda case, before: state_of(conn, case))
         self.projector = projections.Projector(conn, lambda case, before: history(conn, case, before))
 
     def append(self, item: Proposed) -> ev.Recorded:
         conn = self.conn
         case = item.case
-        state = self.cache.get(case)
-        if state is None:
-            state = state_of(conn, case)
+        state = self.states.take(case, self.head.position + 1)
         if item.expect_version is not None and item.expect_version != state.version:
             raise ConflictError(
                 f"case {case} is at version {state.version}, not {item.expect_version}: another clerk wrote "
@@ -332,7 +358,7 @@ class Writer:
         except sqlite3.IntegrityError:
             raise ConflictError(f"case {case} version {recorded.version} was written by another clerk first; retry") from None
         self.projector.apply(state, new_state, recorded, rules.in_order(state, event))
-        self.cache[case] = new_state
+        self.states.put(case, new_state)
         self.head = Head(position, row["hash"], recorded_at)
         return recorded
 
@@ -341,27 +367,47 @@ class Writer:
         return self.head
 
 
-def append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None = None,
-           progress: Callable[[int], None] | None = None) -> list[ev.Recorded]:
-    """Append events atomically: the first refused one rolls everything back.
-
-    Errors name the item's ``source`` (e.g. "line 12").  ``progress`` is called
-    with the number of events appended so far, every 10,000.
-    """
+def append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None = None) -> list[ev.Recorded]:
+    """Append events atomically and return them as logged; the first refused one rolls everything back."""
     done: list[ev.Recorded] = []
-    with Transaction(conn):
-        writer = Writer(conn, today)
-        for item in items:
-            try:
-                done.append(writer.append(item))
-            except CaselogError as error:
-                if item.source is None:
-                    raise
-                raise type(error)(f"{item.source}: {error}") from None
-            if progress is not None and len(done) % 10_000 == 0:
-                progress(len(done))
-        writer.finish()
+    _append(conn, items, today, done.append, None)
     return done
+
+
+def import_events(conn: sqlite3.Connection, items: Iterable[Proposed],
+                  progress: Callable[[int], None] | None = None, today: dt.date | None = None) -> int:
+    """Append a batch all or nothing, keeping nothing of it in memory; returns how many were logged.
+
+    ``progress`` is called with the number appended so far, every 10,000.
+    """
+    return _append(conn, items, today, None, progress)
+
+
+def _append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None,
+            keep: Callable[[ev.Recorded], None] | None, progress: Callable[[int], None] | None) -> int:
+    count = 0
+    collecting = gc.isenabled()
+    gc.disable()  # appends make no reference cycles; full collections over millions of states only cost time
+    try:
+        with Transaction(conn):
+            writer = Writer(conn, today)
+            for item in items:
+                try:
+                    recorded = writer.append(item)
+                except CaselogError as error:
+                    if item.source is None:
+                        raise
+                    raise type(error)(f"{item.source}: {error}") from None
+                count += 1
+                if keep is not None:
+                    keep(recorded)
+                if progress is not None and count % 10_000 == 0:
+                    progress(count)
+            writer.finish()
+    finally:
+        if collecting:
+            gc.enable()
+    return count
 
 
 ENVELOPE = ("event_id", "recorded_at", "recorded_by", "version", "position", "schema_version", "payload_sha256", "hash")
@@ -459,26 +505,26 @@ def verify_chain(conn: sqlite3.Connection, anchor: tuple[int, str] | None = None
     """Recompute the whole chain; raise TamperError naming the first position that does not match."""
     prev = GENESIS
     expected = 1
-    last = Head(0, GENESIS, "")
+    recorded_at = ""
     anchored = anchor is None
-    for row in conn.execute(_SELECT + " ORDER BY position"):
-        data = dict(zip(COLUMNS, row))
-        position = data["position"]
+    q = encode_basestring
+    for position, event_id, case, version, type_, schema_version, payload, payload_sha256, recorded_at, recorded_by, link in conn.execute(_SELECT + " ORDER BY position"):
         if position != expected:
             raise TamperError(f"position {expected}: missing from the log (the next row is {position}): rows were deleted")
-        if sha256(data["payload"]) != data["payload_sha256"]:
+        if hashlib.sha256(payload.encode()).hexdigest() != payload_sha256:
             raise TamperError(f"position {position}: the payload does not match its hash: it was altered")
-        if chain_hash(data, prev) != data["hash"]:
+        if hashlib.sha256((_LINK % (q(case), q(event_id), q(payload_sha256), position, q(prev), q(recorded_at),
+                                     q(recorded_by), schema_version, q(type_), version)).encode()).hexdigest() != link:
             raise TamperError(f"position {position}: the hash does not match the chain: this row or the one before was altered, inserted or moved")
         if anchor is not None and position == anchor[0]:
-            if data["hash"] != anchor[1]:
+            if link != anchor[1]:
                 raise TamperError(f"position {position}: the hash differs from the anchor: the history up to the anchor was rewritten")
             anchored = True
-        prev = data["hash"]
-        last = Head(position, prev, data["recorded_at"])
+        prev = link
         expected += 1
         if progress is not None and position % 50_000 == 0:
             progress(position)
+    last = Head(expected - 1, prev, recorded_at)
     if not anchored:
         raise TamperError(f"position {anchor[0]}: the anchored event is missing: the log was truncated to {last.position} events")
     return last

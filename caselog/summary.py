@@ -12,21 +12,8 @@ import sqlite3
 from collections import Counter, defaultdict
 from typing import Iterator
 
-from caselog import figures, projections, store
+from caselog import audit, figures, store
 from caselog.errors import InputError
-
-
-@contextlib.contextmanager
-def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """A read transaction: every query inside sees the same log, whatever clerks append meanwhile."""
-    if conn.in_transaction:
-        yield conn
-        return
-    conn.execute("BEGIN")
-    try:
-        yield conn
-    finally:
-        conn.execute("COMMIT")
 
 
 def projection_head(conn: sqlite3.Connection) -> store.Head:
@@ -34,19 +21,14 @@ def projection_head(conn: sqlite3.Connection) -> store.Head:
     return store.Head(row[0], row[1], "") if row else store.Head(0, store.GENESIS, "")
 
 
-def view(conn: sqlite3.Connection, as_of: str | None) -> tuple[sqlite3.Connection, store.Head]:
+@contextlib.contextmanager
+def view(conn: sqlite3.Connection, as_of: str | None) -> Iterator[tuple[sqlite3.Connection, store.Head]]:
     """The projections to read: the live ones, or those of the log as recorded at ``as_of``."""
     if as_of is None:
-        return conn, projection_head(conn)
-    upto = store.as_of_position(conn, as_of)
-    row = conn.execute("SELECT position, hash, recorded_at FROM events WHERE position = ?", (upto,)).fetchone()
-    head = store.Head(*row) if row else store.Head(0, store.GENESIS, "")
-    memory = sqlite3.connect(":memory:", isolation_level=None)
-    projections.create(memory)
-    memory.execute("BEGIN")
-    projections.project(memory, store.records(conn, upto), head, lambda case, before: store.history(conn, case, before))
-    memory.execute("COMMIT")
-    return memory, head
+        yield conn, projection_head(conn)
+    else:
+        with audit.replayed(conn, store.as_of_position(conn, as_of)) as past:
+            yield past
 
 
 def _yearly_series(conn: sqlite3.Connection, level: str) -> dict[str, dict[int, Counter]]:
@@ -104,8 +86,7 @@ def summary(conn: sqlite3.Connection, *, year: int | None = None, start: dt.date
     if start is not None and start > end:
         raise InputError(f"the period starts ({start}) after it ends ({end})")
     moment = store.timestamp(as_of) if as_of is not None else None
-    with snapshot(conn):
-        source, head = view(conn, moment)
+    with store.reading(conn), view(conn, moment) as (source, head):
         if agency is not None and not source.execute("SELECT 1 FROM cases WHERE agency = ? LIMIT 1", (agency,)).fetchone():
             raise InputError(f"no case of agency {agency!r} in the log")
         if year is not None:
