@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TODAY, TOMORROW, CaseLog, check_line_number, check_refusal
+from conftest import TOMORROW, CaseLog, check_line_number, check_refusal
 from test_refusals import (
     AFTER_CONCLUSION,
     ALREADY_FILED,
