@@ -303,6 +303,7 @@ class Writer:
         self.conn = conn
         self.today = today
         self.head = head(conn)
+        self.started = now()
         self.states = rules.StateCache(lambda case, before: state_of(conn, case))
         self.projector = projections.Projector(conn, lambda case, before: history(conn, case, before))
 
@@ -328,6 +329,9 @@ class Writer:
         if item.position is not None and item.position != position:
             raise InputError(f"position {item.position} given, but the log's next position is {position}")
         recorded_at = item.recorded_at or now()
+        if item.recorded_at is not None and recorded_at > self.started:
+            # A log that claims a future moment would lock every clerk out until then.
+            raise InputError(f"recorded_at {recorded_at} is in the future (now is {self.started})")
         if recorded_at < self.head.recorded_at:
             raise InputError(
                 f"recorded_at {recorded_at} is earlier than the log's last event ({self.head.recorded_at}): "

@@ -98,3 +98,13 @@ def test_a_database_that_is_not_caselogs_is_refused(tmp_path):
     sqlite3.connect(other).execute("CREATE TABLE t (x)")
     with pytest.raises(store.InputError, match="not caselog's"):
         store.connect(other)
+
+
+def test_an_event_recorded_in_the_future_is_refused(log):
+    """A log claiming a future moment would lock every clerk out until then (recorded_at never decreases)."""
+    case = log.conn.execute('SELECT "case" FROM events LIMIT 1').fetchone()[0]
+    item = store.Proposed(ev.make("hearing_held", {"held_on": "2022-04-01", "attendance": "none"}), case, "b",
+                          recorded_at="2999-01-01T00:00:00Z")
+    with pytest.raises(store.InputError, match="in the future"):
+        store.append(log.conn, [item])
+    assert store.head(log.conn).position == 2
