@@ -342,8 +342,6 @@ class Writer:
         except (ValueError, TypeError) as error:
             raise InputError(f"clerk name: {error}") from None
         event_id = item.event_id or str(uuid.uuid4())
-        if item.event_id and conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone():
-            raise InputError(f"event_id {event_id} is already in the log")
         recorded = ev.Recorded(event, case, event_id, recorded_at, recorded_by, state.version + 1, position)
         new_state = rules.decide(state, recorded, lambda: history(conn, case), self.today)
         payload = canonical(item.payload if item.payload is not None else ev.payload(event))
@@ -360,6 +358,9 @@ class Writer:
                 "INSERT INTO events VALUES (" + ",".join("?" * len(COLUMNS)) + ")", tuple(row[c] for c in COLUMNS)
             )
         except sqlite3.IntegrityError:
+            # Asked only now: looking every given id up beforehand cost an import 4% of its time.
+            if conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone():
+                raise InputError(f"event_id {event_id} is already in the log") from None
             raise ConflictError(f"case {case} version {recorded.version} was written by another clerk first; retry") from None
         self.projector.apply(state, new_state, recorded, rules.in_order(state, event))
         self.states.put(case, new_state)
