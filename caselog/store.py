@@ -340,7 +340,7 @@ class Writer:
         try:
             recorded_by = ev.text(item.recorded_by)
         except (ValueError, TypeError) as error:
-            raise InputError(f"clerk name: {error}") from None
+            raise InputError(f"recorded_by (the clerk's name): {error}") from None
         event_id = item.event_id or str(uuid.uuid4())
         recorded = ev.Recorded(event, case, event_id, recorded_at, recorded_by, state.version + 1, position)
         new_state = rules.decide(state, recorded, lambda: history(conn, case), self.today)
@@ -439,7 +439,7 @@ def proposed_from_json(obj: object, clerk: str, source: str | None = None) -> Pr
                 raise ValueError(f"{key} must be a whole number")
         return Proposed(
             event, case,
-            recorded_by=_field("recorded_by", ev.text, envelope) or clerk,
+            recorded_by=envelope.get("recorded_by", clerk),  # checked by the writer, like every clerk name
             event_id=_field("event_id", ev.event_id, envelope),
             recorded_at=_field("recorded_at", timestamp, envelope),
             version=envelope.get("version"),
