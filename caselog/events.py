@@ -320,7 +320,10 @@ UPCASTERS: dict[tuple[str, int], Callable[[dict], dict]] = {}
 def upcast(type_: str, schema_version: int, payload: dict) -> dict:
     """Bring a payload stored under an older schema version up to the current one."""
     while schema_version < SCHEMA_VERSION:
-        payload = UPCASTERS[(type_, schema_version)](payload)
+        upgrade = UPCASTERS.get((type_, schema_version)) if isinstance(type_, str) else None
+        if upgrade is None:
+            raise ValueError(f"no way to read a {type_!r} payload of schema version {schema_version}")
+        payload = upgrade(payload)
         schema_version += 1
     return payload
 

@@ -63,11 +63,15 @@ def chain_hash(row: dict, prev_hash: str) -> str:
     Hashing the payload's hash rather than the payload lets a payload be redacted
     one day while the chain still verifies.
     """
+    return _link(row["position"], row["event_id"], row["case"], row["version"], row["type"], row["schema_version"],
+                 row["payload_sha256"], row["recorded_at"], row["recorded_by"], prev_hash)
+
+
+def _link(position: int, event_id: str, case: str, version: int, type_: str, schema_version: int,
+          payload_sha256: str, recorded_at: str, recorded_by: str, prev_hash: str) -> str:
     q = encode_basestring
-    return sha256(_LINK % (
-        q(row["case"]), q(row["event_id"]), q(row["payload_sha256"]), row["position"], q(prev_hash),
-        q(row["recorded_at"]), q(row["recorded_by"]), row["schema_version"], q(row["type"]), row["version"],
-    ))
+    return sha256(_LINK % (q(case), q(event_id), q(payload_sha256), position, q(prev_hash), q(recorded_at),
+                           q(recorded_by), schema_version, q(type_), version))
 
 
 def timestamp(value: object) -> str:
@@ -433,7 +437,7 @@ def proposed_from_json(obj: object, clerk: str, source: str | None = None) -> Pr
         schema_version = envelope.get("schema_version", ev.SCHEMA_VERSION)
         if not isinstance(schema_version, int) or not 1 <= schema_version <= ev.SCHEMA_VERSION:
             raise ValueError(f"unknown schema_version {schema_version!r}")
-        event = ev.make(type_, ev.upcast(type_, schema_version, data) if isinstance(type_, str) and type_ in ev.EVENT_TYPES else data)
+        event = ev.make(type_, data if schema_version == ev.SCHEMA_VERSION else ev.upcast(type_, schema_version, data))
         for key in ("version", "position"):
             if key in envelope and (not isinstance(envelope[key], int) or isinstance(envelope[key], bool)):
                 raise ValueError(f"{key} must be a whole number")
@@ -512,14 +516,13 @@ def verify_chain(conn: sqlite3.Connection, anchor: tuple[int, str] | None = None
     expected = 1
     recorded_at = ""
     anchored = anchor is None
-    q = encode_basestring
     for position, event_id, case, version, type_, schema_version, payload, payload_sha256, recorded_at, recorded_by, link in conn.execute(_SELECT + " ORDER BY position"):
         if position != expected:
             raise TamperError(f"position {expected}: missing from the log (the next row is {position}): rows were deleted")
-        if hashlib.sha256(payload.encode()).hexdigest() != payload_sha256:
+        if sha256(payload) != payload_sha256:
             raise TamperError(f"position {position}: the payload does not match its hash: it was altered")
-        if hashlib.sha256((_LINK % (q(case), q(event_id), q(payload_sha256), position, q(prev), q(recorded_at),
-                                     q(recorded_by), schema_version, q(type_), version)).encode()).hexdigest() != link:
+        if _link(position, event_id, case, version, type_, schema_version, payload_sha256, recorded_at,
+                 recorded_by, prev) != link:
             raise TamperError(f"position {position}: the hash does not match the chain: this row or the one before was altered, inserted or moved")
         if anchor is not None and position == anchor[0]:
             if link != anchor[1]:
