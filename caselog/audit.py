@@ -99,28 +99,32 @@ def rebuild(conn: sqlite3.Connection) -> store.Head:
         head = store.head(conn)
         projections.drop(conn)
         projections.create(conn)
-        projections.project(conn, store.records(conn), head, lambda case, before: store.history(conn, case, before))
+        projections.refresh(conn, head)
     return head
 
 
 @contextlib.contextmanager
 def replayed(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[tuple[sqlite3.Connection, store.Head]]:
     """The projections of the log up to position ``upto`` (all of it by default), rebuilt
-    through the same projector in a scratch database that is deleted afterwards.
+    through the same refresh in a scratch database that is deleted afterwards.
 
     A file rather than memory: at a national scale the rows alone take hundreds of MB.
+    The scratch database reads the log file itself; events up to ``upto`` never
+    change, so what it reads agrees with the caller's own snapshot.
     """
     head = store.head_at(conn, upto)
+    path = next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main")
     with tempfile.TemporaryDirectory(prefix="caselog-") as scratch:
         fresh = sqlite3.connect(os.path.join(scratch, "projections.db"), isolation_level=None)
         try:
             fresh.execute("PRAGMA journal_mode = OFF")  # scratch: nothing to recover after a crash
             fresh.execute("PRAGMA synchronous = OFF")
+            fresh.execute("ATTACH DATABASE ? AS log", (path,))
             projections.create(fresh)
             fresh.execute("BEGIN")
-            projections.project(fresh, store.records(conn, head.position), head,
-                                lambda case, before: store.history(conn, case, before))
+            projections.refresh(fresh, head, log="log", upto=head.position)
             fresh.execute("COMMIT")
+            fresh.execute("DETACH DATABASE log")
             yield fresh, head
         finally:
             fresh.close()

@@ -368,9 +368,17 @@ def payload(event: Event) -> dict:
     return {k: v for k in FIELDS[event.TYPE] if (v := getattr(event, k)) is not None}
 
 
+#: The fields that date an event in the world; no event type has more than one.
+DATE_FIELDS = ("filed_on", "held_on", "decided_on")
+
+
 def business_date(event: Event) -> str | None:
     """The date the event happened in the world, if it has one."""
-    return getattr(event, "filed_on", None) or getattr(event, "held_on", None) or getattr(event, "decided_on", None)
+    for name in DATE_FIELDS:
+        date = getattr(event, name, None)
+        if date is not None:
+            return date
+    return None
 
 
 @attrs.frozen

@@ -1,7 +1,7 @@
 """The figures of DOMAIN.md, defined once.
 
 ``tally`` counts projection rows into buckets (a year, or a period and the
-same dates a year earlier); ``figures_of`` turns counts into the published
+same dates a year earlier) in SQL; ``figures_of`` turns counts into the published
 figures: rates, year-over-year changes and the double-decline streak.  The
 yearly table, the CLI summary, the dashboard and the canned queries all read
 what these two functions produce.
@@ -9,8 +9,11 @@ what these two functions produce.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
-from typing import Callable, Hashable, Iterable, Mapping
+from typing import Mapping
+
+from caselog.events import ATTENDANCES
 
 CITY = ""  # the agency key that stands for the whole city (全市)
 LEVEL_SCOPES = ("all", "first")
@@ -42,51 +45,44 @@ DERIVED_TYPES = {
 DERIVED = tuple(DERIVED_TYPES)
 KEYS = COUNTS + DERIVED
 
-Bucket = Callable[[str], Hashable | None]
+# Which projection rows count as what: table -> (the date that places a row, {count name: SQL summed}).
+# Every row counts for its agency and for the city; appearance units count in the "first" level
+# scope only at first instance, while filings and outcomes ignore the level.
+COUNTED = {
+    "cases": ("filed_on", {"filed": "1"}),
+    "appearance_units": ("first_held_on", {
+        "heard": "1", "head_appeared": "head", "spoke": "spoke",
+        "recommendations_expected": "recommendation_expected",
+        **{attendance: f"attendance = '{attendance}'" for attendance in ATTENDANCES},
+    }),
+    "outcomes": ("concluded_on", {
+        "concluded": "1", "losses_first_instance": "first_loss", "reduced_on_appeal": "reduced_on_appeal",
+        "added_on_appeal": "added_on_appeal", "losses": "loss", "merits_judgments": "merits_judgment",
+        "withdrawn_after_change": "withdrawn_after_change",
+    }),
+}
+BY_YEAR = "CAST(substr({date}, 1, 4) AS INTEGER)"
 
 
-def by_year(date: str) -> int:
-    return int(date[:4])
-
-
-def tally(cases: Iterable[Mapping], units: Iterable[Mapping], outcomes: Iterable[Mapping],
-          bucket: Bucket = by_year) -> Counter:
+def tally(conn: sqlite3.Connection, where: str = "1", params: Mapping | None = None, bucket: str = BY_YEAR) -> Counter:
     """Count projection rows as {(bucket, level scope, agency, count name): n}.
 
-    Each row counts for its agency and for the city.  Appearance units count in
-    the "first" scope only at first instance; filings and outcomes ignore the level.
+    ``bucket`` and ``where`` are SQL over the row, with ``{date}`` standing for
+    the date that places it; a row whose bucket is NULL is not counted.
     """
     counts: Counter = Counter()
-
-    def add(date: str, agency: str, scopes: tuple[str, ...], names: list[str]) -> None:
-        key = bucket(date)
-        if key is None:
-            return
-        for scope in scopes:
-            for who in (agency, CITY):
-                for name in names:
-                    counts[(key, scope, who, name)] += 1
-
-    for row in cases:
-        add(row["filed_on"], row["agency"], LEVEL_SCOPES, ["filed"])
-    for row in units:
-        names = ["heard", row["attendance"]]
-        if row["head"]:
-            names.append("head_appeared")
-        if row["spoke"]:
-            names.append("spoke")
-        if row["recommendation_expected"]:
-            names.append("recommendations_expected")
-        add(row["first_held_on"], row["agency"], LEVEL_SCOPES if row["level"] == "first" else ("all",), names)
-    for row in outcomes:
-        names = ["concluded"] + [
-            name for column, name in (
-                ("first_loss", "losses_first_instance"), ("reduced_on_appeal", "reduced_on_appeal"),
-                ("added_on_appeal", "added_on_appeal"), ("loss", "losses"),
-                ("merits_judgment", "merits_judgments"), ("withdrawn_after_change", "withdrawn_after_change"),
-            ) if row[column]
-        ]
-        add(row["concluded_on"], row["agency"], LEVEL_SCOPES, names)
+    for table, (date, names) in COUNTED.items():
+        first = "level = 'first'" if table == "appearance_units" else "1"
+        sums = ", ".join(f"sum({sql})" for sql in names.values())
+        sql = (f'SELECT {bucket.format(date=date)} AS bucket, agency, {first} AS first, {sums} FROM "{table}" '
+               f"WHERE {where.format(date=date)} GROUP BY bucket, agency, first HAVING bucket IS NOT NULL")
+        for key, agency, at_first, *values in conn.execute(sql, params or {}):
+            scopes = LEVEL_SCOPES if at_first else ("all",)
+            for name, n in zip(names, values):
+                if n:
+                    for scope in scopes:
+                        counts[(key, scope, agency, name)] += n
+                        counts[(key, scope, CITY, name)] += n
     return counts
 
 

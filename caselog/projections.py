@@ -1,19 +1,20 @@
 """Read models: tables computed from the log, never edited by hand.
 
-Appends, imports and the rebuild all feed events through one ``Projector``:
-hearings are written as they arrive; each touched case's rows (case, units,
-outcome, appeals) are rewritten from its state when the transaction ends, and
-the yearly figures move by the difference the case made.  ``rebuild`` is the
-same path fed from position 1, so the two cannot disagree; ``differences``
-checks that they do not.
+One function writes them all: ``refresh`` recomputes the rows of a set of cases
+from the log in set-based SQL.  An append or an import refreshes the cases it
+touched, inside its own transaction; the rebuild and the as-of view refresh
+every case.  The SQL below is where a case's standing is read from its events
+(corrections applied, retractions dropped, replayed in business-date order);
+``figures.tally`` counts the rows, and the yearly figures move by the
+difference a refresh made.  ``differences`` checks a database against a rebuild.
 """
 
 from __future__ import annotations
 
-import gc
+import json
 import sqlite3
 from collections import Counter, defaultdict
-from typing import Callable, Iterable
+from typing import Iterable
 
 from caselog import events as ev
 from caselog import figures, rules
@@ -52,19 +53,19 @@ TABLES: dict[str, dict[str, str]] = {
     },
     "_caselog_projection": {"name": "TEXT", "position": "INTEGER", "hash": "TEXT"},
 }
+# Hearings are keyed by case first: a refresh deletes and reads them a case at a time.
 PRIMARY_KEYS = {
-    "cases": ("case",), "hearings": ("event_id",), "appearance_units": ("case", "level"),
+    "cases": ("case",), "hearings": ("case", "event_id"), "appearance_units": ("case", "level"),
     "outcomes": ("case",), "appeals": ("case", "seq"), "yearly_figures": ("year", "level", "agency"),
     "_caselog_projection": ("name",),
 }
 INDEXES = {
-    "hearings": [("case",), ("year", "level")],
+    "hearings": [("year", "level")],
     "appearance_units": [("year", "agency")],
     "outcomes": [("year", "agency")],
     "cases": [("agency",), ("year",)],
 }
-FLUSH_CASES = 50_000  # touched cases a projector holds before writing their rows: bounds a big import's memory
-CASE_TABLES = ("cases", "appearance_units", "outcomes", "appeals")
+CASE_TABLES = ("cases", "hearings", "appearance_units", "outcomes", "appeals")
 
 
 def _quote(name: str) -> str:
@@ -75,7 +76,8 @@ def create(conn: sqlite3.Connection) -> None:
     for name, columns in TABLES.items():
         cols = ", ".join(f"{_quote(c)} {t}" for c, t in columns.items())
         pk = ", ".join(map(_quote, PRIMARY_KEYS[name]))
-        conn.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({cols}, PRIMARY KEY ({pk}))')
+        # WITHOUT ROWID: each row is stored once, in its key's b-tree, not again in an index of the key.
+        conn.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({cols}, PRIMARY KEY ({pk})) WITHOUT ROWID')
         for index in INDEXES.get(name, ()):
             conn.execute(
                 f'CREATE INDEX IF NOT EXISTS "idx_{name}_{"_".join(index)}" ON "{name}" ({", ".join(map(_quote, index))})'
@@ -87,152 +89,240 @@ def drop(conn: sqlite3.Connection) -> None:
         conn.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
-def hearing_row(case: str, event_id: str, hearing: ev.HearingHeld) -> tuple:
-    head = hearing.attendance in ev.HEADS
-    return (event_id, case, hearing.held_on, int(hearing.held_on[:4]), hearing.level, hearing.attendance,
-            int(head), None if hearing.spoke is None else int(hearing.spoke), hearing.official,
-            hearing.title, hearing.excuse)
+def _values(names: Iterable[str]) -> str:
+    """An SQL list of vocabulary words (which never hold a quote)."""
+    return "(" + ", ".join(f"'{name}'" for name in names) + ")"
 
 
-def case_rows(state: rules.CaseState) -> dict[str, list[dict]]:
-    """The rows a case contributes to each case-level table: the figures' definitions live here."""
-    filed = state.filed
-    if filed is None:
-        return {name: [] for name in CASE_TABLES}
-    agency = filed.agency
-    units = []
-    for level in ev.LEVELS:
-        unit = state.units.get(level)
-        if unit is None:
-            continue
-        attendance = unit.attendance
-        head = attendance in ev.HEADS
-        units.append({
-            "case": state.case, "level": level, "agency": agency, "year": int(unit.first_held_on[:4]),
-            "first_held_on": unit.first_held_on, "hearings": unit.hearings, "attendance": attendance,
-            "head": int(head), "spoke": int(head and unit.spoke), "silent": int(head and not unit.spoke),
-            "excused": int(unit.excused),
-            # art. 12: a judicial recommendation is expected
-            "recommendation_expected": int(
-                attendance in ("lawyer_only", "none") or (attendance == "staff" and not unit.excused)
-            ),
-        })
-    outcomes = []
-    if state.concluded_on is not None:
-        first_loss = state.first_disposition in ev.LOSS_SET
-        loss = state.disposition in ev.LOSS_SET
-        outcomes.append({
-            "case": state.case, "agency": agency, "year": int(state.concluded_on[:4]),
-            "concluded_on": state.concluded_on, "first_disposition": state.first_disposition,
-            "disposition": state.disposition, "first_loss": int(first_loss), "loss": int(loss),
-            "reduced_on_appeal": int(first_loss and not loss), "added_on_appeal": int(loss and not first_loss),
-            "merits_judgment": int(state.disposition in ev.MERITS_SET),
-            "withdrawn_after_change": int(state.disposition == "withdrawn_after_change"),
-        })
-    appeals = [
-        {"case": state.case, "seq": seq, "level": "second", "appeal_case": a.appeal_case, "filed_on": a.filed_on,
-         "appellant": a.appellant, "decided_on": a.decided_on, "result": a.result, "disposition": a.disposition}
-        for seq, a in enumerate(state.appeals, 1)
-    ] + [
-        {"case": state.case, "seq": len(state.appeals) + seq, "level": "retrial", "appeal_case": None,
-         "filed_on": None, "appellant": None, "decided_on": decided_on, "result": result, "disposition": disposition}
-        for seq, (decided_on, result, disposition) in enumerate(state.retrials, 1)
-    ]
-    return {
-        "cases": [{
-            "case": state.case, "year": int(filed.filed_on[:4]), "filed_on": filed.filed_on, "court": filed.court,
-            "agency": agency, "cause": filed.cause, "plaintiff": filed.plaintiff, "field": filed.field,
-            "status": state.status, "concluded_on": state.concluded_on,
-            "first_disposition": state.first_disposition, "disposition": state.disposition,
-            "appeals": len(state.appeals), "remands": state.remands, "version": state.version,
-        }],
-        "appearance_units": units,
-        "outcomes": outcomes,
-        "appeals": appeals,
-    }
+def _field(name: str, payload: str = "payload") -> str:
+    return f"json_extract({payload}, '$.{name}')"
 
 
-class Projector:
-    """Keeps the read models in step with events appended in the current transaction."""
+def _year(date: str) -> str:
+    return f"CAST(substr({date}, 1, 4) AS INTEGER)"
 
-    def __init__(self, conn: sqlite3.Connection, history: Callable[[str, int], list[ev.Recorded]]):
-        self.conn = conn
-        self.history = history  # (case, before position) -> the case's earlier events
-        self.before: dict[str, rules.CaseState] = {}  # touched case -> its state when first touched
-        self.after: dict[str, rules.CaseState] = {}
-        self.moves: dict[tuple[str, str], dict[int, list[int]]] = defaultdict(dict)  # (level, agency) -> year -> counts
 
-    def apply(self, before: rules.CaseState, after: rules.CaseState, rec: ev.Recorded, in_order: bool) -> None:
-        case = rec.case
-        self.before.setdefault(case, before)
-        self.after[case] = after
-        if in_order:
-            if rec.type == "hearing_held":
-                self.conn.execute(_insert("hearings"), hearing_row(case, rec.event_id, rec.event))
+_DATE = "CASE type " + " ".join(
+    f"WHEN '{kind}' THEN {_field(name)}" for kind, fields in ev.FIELDS.items() for name in fields if name in ev.DATE_FIELDS
+) + " END"
+# A step's place in the business-date replay: its date, then its position, as one sortable string
+# (10 + 12 characters), so that max() finds the last step and max(key || value) that step's value.
+_KEY = f"{_DATE} || printf('%012d', position)"
+_KEY_LENGTH = 22
+_HEADS = _values(ev.HEADS)
+_LOSSES = _values(ev.LOSSES)
+_RANK = "CASE attendance " + " ".join(f"WHEN '{a}' THEN {r}" for a, r in ev.ATTENDANCE_RANK.items()) + " END"
+_ATTENDANCE_OF_RANK = "CASE best_rank " + " ".join(f"WHEN {r} THEN '{a}'" for a, r in ev.ATTENDANCE_RANK.items()) + " END"
+
+_STANDING = """standing AS (
+    SELECT +e."case" AS "case", e.position, e.event_id, e.type, coalesce(o.payload, e.payload) AS payload
+    FROM {log}.events e LEFT JOIN temp._override o ON o.event_id = e.event_id
+    WHERE e.type IN %s AND o.retracted IS NOT 1 AND {scope}
+)"""
+
+_HEARINGS = f"""
+INSERT INTO hearings
+WITH {_STANDING % "('hearing_held')"},
+fields AS (
+    SELECT event_id, "case", {_field("held_on")} AS held_on, coalesce({_field("level")}, 'first') AS level,
+           {_field("attendance")} AS attendance, {_field("spoke")} AS spoke, {_field("official")} AS official,
+           {_field("title")} AS title, {_field("excuse")} AS excuse
+    FROM standing
+)
+SELECT event_id, "case", held_on, {_year("held_on")}, level, attendance, attendance IN {_HEADS}, spoke,
+       official, title, excuse
+FROM fields ORDER BY "case", event_id
+"""
+
+# One pass over each case's events: its version (every event logged counts), its standing filing, and
+# its replay.  The standing conclusion is the last one, unless a remand came after it; its disposition
+# is that of the last reversal after it, if any.  An appeal is pending when no appeal decision follows it.
+_CASES = f"""
+INSERT INTO cases
+WITH logged AS (
+    SELECT +e."case" AS "case", e.position, e.type, e.version, coalesce(o.payload, e.payload) AS payload
+    FROM {{log}}.events e LEFT JOIN temp._override o ON o.event_id = e.event_id
+    WHERE o.retracted IS NOT 1 AND {{scope}}
+),
+steps AS (
+    SELECT "case", version, type,
+           CASE WHEN type = 'case_filed' THEN payload END AS filing,
+           CASE WHEN type IN {_values(("case_concluded", "appeal_filed", "appeal_decided", "retrial_decided"))}
+                THEN {_KEY} END AS key,
+           CASE WHEN type <> 'case_filed' THEN {_field("disposition")} END AS disposition,
+           CASE WHEN type IN ('appeal_decided', 'retrial_decided') THEN {_field("result")} END AS result
+    FROM logged
+),
+decisions AS (
+    SELECT "case", max(version) AS version, max(filing) AS filing,
+           max(CASE WHEN type = 'case_concluded' THEN key || disposition END) AS conclusion,
+           max(CASE WHEN result = 'reversed' THEN key || disposition END) AS reversal,
+           max(CASE WHEN result = 'remanded' THEN key END) AS remand,
+           max(CASE WHEN type = 'appeal_filed' THEN key END) AS appeal,
+           max(CASE WHEN type = 'appeal_decided' THEN key END) AS appeal_decision,
+           count(CASE WHEN type = 'appeal_filed' THEN 1 END) AS appeals,
+           count(CASE WHEN result = 'remanded' THEN 1 END) AS remands
+    FROM steps GROUP BY "case"
+),
+standing AS (
+    SELECT "case", version, filing, reversal, appeal, appeal_decision, appeals, remands,
+           CASE WHEN remand IS NULL OR remand < substr(conclusion, 1, {_KEY_LENGTH}) THEN conclusion END AS conclusion
+    FROM decisions WHERE filing IS NOT NULL
+)
+SELECT "case", {_year(_field("filed_on", "filing"))}, {_field("filed_on", "filing")},
+       {_field("court", "filing")}, {_field("agency", "filing")}, {_field("cause", "filing")},
+       {_field("plaintiff", "filing")}, {_field("field", "filing")},
+       CASE WHEN conclusion IS NULL THEN CASE WHEN remands > 0 THEN 'remanded' ELSE 'open' END
+            WHEN appeal > coalesce(appeal_decision, '') THEN 'on_appeal'
+            ELSE 'concluded' END,
+       substr(conclusion, 1, 10), substr(conclusion, {_KEY_LENGTH + 1}),
+       CASE WHEN reversal > conclusion THEN substr(reversal, {_KEY_LENGTH + 1})
+            ELSE substr(conclusion, {_KEY_LENGTH + 1}) END,
+       appeals, remands, version
+FROM standing ORDER BY "case"
+"""
+
+# One case at one level (art. 7): its best attendance over its hearings, and whether a head spoke.
+_UNITS = f"""
+INSERT INTO appearance_units
+WITH units AS (
+    SELECT h."case", h.level, c.agency, min(h.held_on) AS first_held_on, count(*) AS hearings,
+           max({_RANK.replace("attendance", "h.attendance", 1)}) AS best_rank,
+           max(coalesce(h.spoke, 0)) AS spoke, max(h.excuse IS NOT NULL) AS excused
+    FROM hearings h JOIN cases c ON c."case" = h."case"
+    WHERE {{cases}}
+    GROUP BY h."case", h.level
+),
+named AS (SELECT *, {_ATTENDANCE_OF_RANK} AS attendance FROM units)
+SELECT "case", level, agency, {_year("first_held_on")}, first_held_on, hearings, attendance,
+       attendance IN {_HEADS}, attendance IN {_HEADS} AND spoke, attendance IN {_HEADS} AND NOT spoke, excused,
+       attendance IN ('lawyer_only', 'none') OR (attendance = 'staff' AND NOT excused)  -- art. 12
+FROM named ORDER BY "case", level
+"""
+
+_OUTCOMES = f"""
+INSERT INTO outcomes
+SELECT "case", agency, {_year("concluded_on")}, concluded_on, first_disposition, disposition,
+       first_disposition IN {_LOSSES}, disposition IN {_LOSSES},
+       first_disposition IN {_LOSSES} AND disposition NOT IN {_LOSSES},
+       disposition IN {_LOSSES} AND first_disposition NOT IN {_LOSSES},
+       disposition IN {_values(sorted(ev.MERITS_SET))}, disposition = 'withdrawn_after_change'
+FROM cases c WHERE concluded_on IS NOT NULL AND {{cases}} ORDER BY "case"
+"""
+
+# Appeals in replay order, each with the decision that follows it; then retrials, numbered on.
+_APPEALS = f"""
+INSERT INTO appeals
+WITH {_STANDING % "('appeal_filed', 'appeal_decided', 'retrial_decided')"},
+steps AS MATERIALIZED (
+    SELECT "case", type, {_KEY} AS key, {_DATE} AS date, payload FROM standing
+),
+paired AS (
+    SELECT "case", type, key, date, payload, lead(type) OVER w AS next_type, lead(date) OVER w AS next_date,
+           lead(payload) OVER w AS next_payload
+    FROM steps WHERE type IN ('appeal_filed', 'appeal_decided')
+    WINDOW w AS (PARTITION BY "case" ORDER BY key)
+)
+SELECT "case", row_number() OVER (PARTITION BY "case" ORDER BY key), 'second',
+       {_field("appeal_case")}, date, {_field("appellant")},
+       CASE WHEN next_type = 'appeal_decided' THEN next_date END,
+       CASE WHEN next_type = 'appeal_decided' THEN {_field("result", "next_payload")} END,
+       CASE WHEN next_type = 'appeal_decided' THEN {_field("disposition", "next_payload")} END
+FROM paired WHERE type = 'appeal_filed'
+UNION ALL
+SELECT s."case", c.appeals + row_number() OVER (PARTITION BY s."case" ORDER BY s.key), 'retrial', NULL, NULL, NULL,
+       s.date, {_field("result", "s.payload")}, {_field("disposition", "s.payload")}
+FROM steps s JOIN cases c ON c."case" = s."case"
+WHERE s.type = 'retrial_decided'
+ORDER BY 1, 2
+"""
+
+_TOUCHED = '"case" IN (SELECT "case" FROM temp._touched)'
+
+
+def refresh(conn: sqlite3.Connection, head, cases: Iterable[str] | None = None, log: str = "main",
+            upto: int | None = None) -> None:
+    """Recompute the rows of ``cases`` (every case when None) from the log, and move the yearly figures.
+
+    ``log`` names the attached database holding ``events`` (the as-of view
+    writes into a scratch database); only events up to position ``upto`` count.
+    ``head`` is the chain head the result reflects.
+    """
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS _override (event_id TEXT PRIMARY KEY, payload TEXT, retracted INTEGER)")
+    conn.execute("DELETE FROM temp._override")
+    scope = ["1"]
+    if cases is None:
+        touched = "1"
+    else:
+        conn.execute('CREATE TEMP TABLE IF NOT EXISTS _touched ("case" TEXT PRIMARY KEY)')
+        conn.execute("DELETE FROM temp._touched")
+        conn.executemany("INSERT OR IGNORE INTO temp._touched VALUES (?)", ((case,) for case in cases))
+        touched = _TOUCHED
+        scope.append("e." + _TOUCHED)
+    if upto is not None:
+        scope.append("e.position <= :upto")
+    events_scope = " AND ".join(scope)
+    params = {"upto": upto}
+
+    before = figures.tally(conn, touched)
+    for name in CASE_TABLES:
+        conn.execute(f'DELETE FROM "{name}" WHERE {touched}')
+    _write_overrides(conn, log, events_scope, params)
+    for statement in (_CASES, _HEARINGS, _APPEALS):
+        conn.execute(statement.format(log=log, scope=events_scope), params)
+    for statement in (_UNITS, _OUTCOMES):
+        conn.execute(statement.format(cases=touched.replace('"case" IN', 'c."case" IN')))
+    moved = figures.tally(conn, touched)
+    moved.subtract(before)
+    _move_yearly_figures(conn, moved)
+    if head.position:  # an empty log has no projection head, like a new database
+        conn.execute("INSERT OR REPLACE INTO _caselog_projection VALUES ('log', ?, ?)", (head.position, head.hash))
+
+
+def _write_overrides(conn: sqlite3.Connection, log: str, scope: str, params: dict) -> None:
+    """What corrections and retractions (rare) make of the events they target, for the SQL to read:
+    the corrected payload, or a mark that the event is retracted."""
+    corrections: dict[str, list[dict]] = defaultdict(list)
+    retracted = []
+    for type_, payload in conn.execute(
+        f"SELECT e.type, e.payload FROM {log}.events e WHERE e.type IN {_values(ev.META_TYPES)} AND {scope} "
+        "ORDER BY e.position", params,
+    ):
+        data = json.loads(payload)
+        if type_ == "event_corrected":
+            corrections[data["target"]].append(data["changes"])
         else:
-            self._rewrite_hearings(case, rec.position)
-        if len(self.after) >= FLUSH_CASES:
-            self._write_cases()
-
-    def _rewrite_hearings(self, case: str, position: int) -> None:
-        # A correction, retraction or back-dated event can change any hearing of the case.
-        self.conn.execute('DELETE FROM hearings WHERE "case" = ?', (case,))
-        standing = rules.effective(self.history(case, position + 1), check=False)
-        self.conn.executemany(
-            _insert("hearings"),
-            [hearing_row(case, eid, event) for eid, _, event in standing if event.TYPE == "hearing_held"],
-        )
-
-    def flush(self, head) -> None:
-        """At the end of the transaction: the touched cases' rows, the yearly figures, the head."""
-        self._write_cases()
-        _move_yearly_figures(self.conn, self.moves)
-        self.moves.clear()
-        self.conn.execute("INSERT OR REPLACE INTO _caselog_projection VALUES ('log', ?, ?)", (head.position, head.hash))
-
-    def _write_cases(self) -> None:
-        """Rewrite the touched cases' rows and keep the counts they moved, to be derived once at the end."""
-        conn = self.conn
-        added: dict[str, list[dict]] = {name: [] for name in CASE_TABLES}
-        removed: dict[str, list[dict]] = {name: [] for name in CASE_TABLES}
-        stale = []
-        for case, after in self.after.items():
-            old = case_rows(self.before[case])
-            if any(old.values()):
-                stale.append((case,))
-                for name in CASE_TABLES:
-                    removed[name].extend(old[name])
-            for name, rows in case_rows(after).items():
-                added[name].extend(rows)
-        inserts = {name: [tuple(row.values()) for row in rows] for name, rows in added.items()}
-        delta = figures.tally(added["cases"], added["appearance_units"], added["outcomes"])
-        if stale:
-            delta.subtract(figures.tally(removed["cases"], removed["appearance_units"], removed["outcomes"]))
-        for name in CASE_TABLES:
-            conn.executemany(f'DELETE FROM "{name}" WHERE "case" = ?', stale)
-            conn.executemany(_insert(name), inserts[name])
-        for (year, level, agency, key), n in delta.items():
-            if n:
-                counts = self.moves[(level, agency)].get(year)
-                if counts is None:
-                    counts = self.moves[(level, agency)][year] = [0] * len(figures.COUNTS)
-                counts[_COUNT_INDEX[key]] += n
-        self.before.clear()
-        self.after.clear()
+            retracted.append(data["target"])
+    rows = [(event_id, None, 1) for event_id in retracted]
+    targets = sorted(set(corrections) - set(retracted))
+    for start in range(0, len(targets), 500):
+        chunk = targets[start:start + 500]
+        for event_id, type_, schema_version, payload in conn.execute(
+            f"SELECT event_id, type, schema_version, payload FROM {log}.events "
+            f"WHERE event_id IN ({', '.join('?' * len(chunk))})", chunk,
+        ):
+            event = ev.trusted(type_, ev.upcast(type_, schema_version, json.loads(payload)))
+            for changes in corrections[event_id]:
+                event = rules.apply_changes(event, changes)
+            rows.append((event_id, json.dumps(ev.payload(event), ensure_ascii=False), 0))
+    conn.executemany("INSERT INTO temp._override VALUES (?, ?, ?)", rows)
 
 
 def _insert(name: str) -> str:
     return f'INSERT INTO "{name}" VALUES ({", ".join("?" * len(TABLES[name]))})'
 
 
-_COUNT_INDEX = {name: i for i, name in enumerate(figures.COUNTS)}
-
-
-def _move_yearly_figures(conn: sqlite3.Connection, changes: dict[tuple[str, str], dict[int, list[int]]]) -> None:
+def _move_yearly_figures(conn: sqlite3.Connection, moved: Counter) -> None:
     """Add the counts' changes, then derive every touched series again (rates, changes, streaks)."""
+    changes: dict[tuple[str, str], dict[int, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for (year, level, agency, key), n in moved.items():
+        if n:
+            changes[(level, agency)][year][key] += n
+    if not changes:
+        return
     counts_cols = ", ".join(map(_quote, figures.COUNTS))
     select = f"SELECT level, agency, year, {counts_cols} FROM yearly_figures"
-    if len(changes) > 16:  # a bulk flush: one pass over the table, not a scan per series
+    if len(changes) > 16:  # a bulk refresh: one pass over the table, not a scan per series
         found = conn.execute(select)
     else:
         found = (row for key in changes for row in conn.execute(select + " WHERE level = ? AND agency = ?", key))
@@ -246,40 +336,13 @@ def _move_yearly_figures(conn: sqlite3.Connection, changes: dict[tuple[str, str]
     for (level, agency), moves in changes.items():
         series = stored.get((level, agency), {})
         for year, counts in moves.items():
-            series.setdefault(year, Counter()).update(dict(zip(figures.COUNTS, counts)))
+            series.setdefault(year, Counter()).update(counts)
         derived = figures.derive_series(series)
         rows.extend(
             (year, level, agency, *(derived[year][k] for k in figures.KEYS))
             for year in sorted(series) if figures.active(series[year])
         )
     conn.executemany(_insert("yearly_figures"), rows)
-
-
-def project(conn: sqlite3.Connection, recs: Iterable[ev.Recorded], head,
-            history: Callable[[str, int], list[ev.Recorded]], progress: Callable[[int], None] | None = None) -> None:
-    """Feed trusted logged events, in log order, through a Projector: the rebuild and the as-of view.
-
-    ``head`` is the chain head the result reflects; ``history(case, before)``
-    loads a case's events logged before a position.
-    """
-    projector = Projector(conn, history)
-    states = rules.StateCache(lambda case, before: rules.fold(case, history(case, before)))
-    n = 0
-    collecting = gc.isenabled()
-    gc.disable()  # millions of live states and no reference cycles: full collections only cost time
-    try:
-        for n, rec in enumerate(recs, 1):
-            state = states.take(rec.case, rec.position)
-            new = rules.evolve(state, rec, lambda: history(rec.case, rec.position))
-            projector.apply(state, new, rec, rules.in_order(state, rec.event))
-            states.put(rec.case, new)
-            if progress is not None and n % 50_000 == 0:
-                progress(n)
-        if n:  # an empty log has no projection head, like a new database
-            projector.flush(head)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple]]:

@@ -22,102 +22,48 @@ ENVELOPE_KEYS = frozenset(
 )
 
 
-class Unit:
-    """One case at one level: what its effective hearings add up to."""
-
-    __slots__ = ("first_held_on", "rank", "spoke", "excused", "hearings")
-
-    def __init__(self, first_held_on: str, rank: int, spoke: bool, excused: bool, hearings: int):
-        self.first_held_on = first_held_on
-        self.rank = rank
-        self.spoke = spoke
-        self.excused = excused
-        self.hearings = hearings
-
-    def joined(self, hearing: ev.HearingHeld) -> "Unit":
-        return Unit(
-            min(self.first_held_on, hearing.held_on),
-            max(self.rank, ev.ATTENDANCE_RANK[hearing.attendance]),
-            self.spoke or bool(hearing.spoke),
-            self.excused or hearing.excuse is not None,
-            self.hearings + 1,
-        )
-
-    @property
-    def attendance(self) -> str:
-        return ev.ATTENDANCES[len(ev.ATTENDANCES) - self.rank]
-
-
-
 class Appeal:
-    """An appeal and, once decided, its decision."""
+    """The appeal against the standing conclusion and, once decided, its decision."""
 
-    __slots__ = ("appeal_case", "filed_on", "appellant", "event_id", "decided_on", "result", "disposition")
+    __slots__ = ("appeal_case", "decided_on", "result")
 
-    def __init__(self, appeal_case: str, filed_on: str, appellant: str, event_id: str,
-                 decided_on: str | None = None, result: str | None = None, disposition: str | None = None):
+    def __init__(self, appeal_case: str, decided_on: str | None = None, result: str | None = None):
         self.appeal_case = appeal_case
-        self.filed_on = filed_on
-        self.appellant = appellant
-        self.event_id = event_id
         self.decided_on = decided_on
         self.result = result
-        self.disposition = disposition
 
     @property
     def pending(self) -> bool:
         return self.decided_on is None
 
 
-
 class CaseState:
-    """Where a case stands after its events; kept small, as thousands are cached."""
+    """What the rules need to know of a case; kept small, as thousands are cached.
 
-    __slots__ = (
-        "case", "version", "filed", "units", "concluded_on", "first_disposition",
-        "disposition", "appealed", "appeals", "retrials", "remands", "max_date",
-    )
+    (What the case adds up to for the figures is read by the projections' SQL.)
+    """
+
+    __slots__ = ("case", "version", "filed", "concluded_on", "appealed", "appeal", "max_date")
 
     def __init__(self, case: str):
         self.case = case
         self.version = 0  # events logged for the case, corrections and retractions included
         self.filed: ev.CaseFiled | None = None
-        self.units: dict[str, Unit] = {}
         self.concluded_on: str | None = None  # the standing first-instance conclusion
-        self.first_disposition: str | None = None
-        self.disposition: str | None = None  # after appeals and retrials
         self.appealed = False  # an appeal was filed against the standing conclusion
-        self.appeals: tuple[Appeal, ...] = ()
-        self.retrials: tuple[tuple[str, str, str | None], ...] = ()
-        self.remands = 0
+        self.appeal: Appeal | None = None  # the latest appeal
         self.max_date = ""  # the latest business date among the effective events
 
     def copy(self) -> "CaseState":
         clone = CaseState.__new__(CaseState)
-        clone.case, clone.version, clone.filed, clone.units = self.case, self.version, self.filed, self.units
-        clone.concluded_on, clone.first_disposition, clone.disposition = self.concluded_on, self.first_disposition, self.disposition
-        clone.appealed, clone.appeals, clone.retrials = self.appealed, self.appeals, self.retrials
-        clone.remands, clone.max_date = self.remands, self.max_date
+        clone.case, clone.version, clone.filed = self.case, self.version, self.filed
+        clone.concluded_on, clone.appealed, clone.appeal = self.concluded_on, self.appealed, self.appeal
+        clone.max_date = self.max_date
         return clone
 
 
-    @property
-    def appeal(self) -> Appeal | None:
-        return self.appeals[-1] if self.appeals else None
-
-    @property
-    def status(self) -> str:
-        if self.filed is None:
-            return "retracted"
-        if self.concluded_on is None:
-            return "remanded" if self.remands else "open"
-        if self.appeal is not None and self.appeal.pending:
-            return "on_appeal"
-        return "concluded"
-
-
 class StateCache:
-    """The most recently used case states, so a big import or rebuild holds a bounded number.
+    """The most recently used case states, so a big import holds a bounded number.
 
     A case let go is folded again from its logged history when it comes back.
     """
@@ -142,7 +88,7 @@ def _date_of(event: ev.Event) -> str:
     return ev.business_date(event) or ""
 
 
-def _step(state: CaseState, event_id: str, event: ev.Event, today: str | None) -> CaseState:
+def _step(state: CaseState, event: ev.Event, today: str | None) -> CaseState:
     """Apply one non-meta event in business-date order; with ``today``, check it first."""
     date = _date_of(event)
     kind = event.TYPE
@@ -153,33 +99,17 @@ def _step(state: CaseState, event_id: str, event: ev.Event, today: str | None) -
         new.max_date = date
     if kind == "case_filed":
         new.filed = event
-    elif kind == "hearing_held":
-        unit = new.units.get(event.level)
-        new.units = dict(new.units)
-        new.units[event.level] = (
-            Unit(event.held_on, ev.ATTENDANCE_RANK[event.attendance], bool(event.spoke), event.excuse is not None, 1)
-            if unit is None else unit.joined(event)
-        )
     elif kind == "case_concluded":
         new.concluded_on = event.decided_on
-        new.first_disposition = new.disposition = event.disposition
         new.appealed = False
     elif kind == "appeal_filed":
-        new.appeals = new.appeals + (Appeal(event.appeal_case, event.filed_on, event.appellant, event_id),)
+        new.appeal = Appeal(event.appeal_case)
         new.appealed = True
     elif kind in ("appeal_decided", "retrial_decided"):
         if kind == "appeal_decided":
-            last = new.appeals[-1]
-            decided = Appeal(last.appeal_case, last.filed_on, last.appellant, last.event_id,
-                             event.decided_on, event.result, event.disposition)
-            new.appeals = new.appeals[:-1] + (decided,)
-        else:
-            new.retrials = new.retrials + ((event.decided_on, event.result, event.disposition),)
-        if event.result == "reversed":
-            new.disposition = event.disposition
-        elif event.result == "remanded":
-            new.concluded_on = new.first_disposition = new.disposition = None
-            new.remands += 1
+            new.appeal = Appeal(new.appeal.appeal_case, event.decided_on, event.result)
+        if event.result == "remanded":
+            new.concluded_on = None
     return new
 
 
@@ -309,7 +239,7 @@ def fold(case: str, history: list[ev.Recorded], today: str | None = None) -> Cas
     state = CaseState(case)
     for event_id, position, event in sorted(effective(history, today is not None), key=_replay_key):
         try:
-            state = _step(state, event_id, event, today)
+            state = _step(state, event, today)
         except RuleViolation as error:
             if position == history[-1].position:
                 raise
@@ -331,18 +261,9 @@ def decide(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Rec
     event does not simply follow the others (corrections, retractions, events
     dated before the latest the case holds).
     """
-    return _advance(state, new, history, (today or dt.date.today()).isoformat())
-
-
-def evolve(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Recorded]]) -> CaseState:
-    """The state ``new`` leads to, unchecked: for replaying a log whose events were checked when logged."""
-    return _advance(state, new, history, None)
-
-
-def _advance(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Recorded]],
-             today: str | None) -> CaseState:
+    day = (today or dt.date.today()).isoformat()
     if in_order(state, new.event):
-        result = _step(state, new.event_id, new.event, today)
+        result = _step(state, new.event, day)
         result.version = state.version + 1
         return result
-    return fold(state.case, history() + [new], today)
+    return fold(state.case, history() + [new], day)

@@ -309,7 +309,8 @@ class Writer:
         self.head = head(conn)
         self.started = now()
         self.states = rules.StateCache(lambda case, before: state_of(conn, case))
-        self.projector = projections.Projector(conn, lambda case, before: history(conn, case, before))
+        self.empty = self.head.position == 0
+        self.touched: set[str] = set()
 
     def append(self, item: Proposed) -> ev.Recorded:
         conn = self.conn
@@ -366,13 +367,14 @@ class Writer:
             if conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone():
                 raise InputError(f"event_id {event_id} is already in the log") from None
             raise ConflictError(f"case {case} version {recorded.version} was written by another clerk first; retry") from None
-        self.projector.apply(state, new_state, recorded, rules.in_order(state, event))
+        self.touched.add(case)
         self.states.put(case, new_state)
         self.head = Head(position, row["hash"], recorded_at)
         return recorded
 
     def finish(self) -> Head:
-        self.projector.flush(self.head)
+        """Refresh the touched cases' projections (all of them, when the log began empty)."""
+        projections.refresh(self.conn, self.head, None if self.empty else self.touched)
         return self.head
 
 

@@ -1,7 +1,7 @@
 """Summaries: the published figures for a year or a period, as of now or any past moment.
 
 A summary reads the projections only.  ``--as-of`` builds the projections of
-the log's prefix in memory, through the same projector, and reads those.
+the log's prefix in a scratch database, through the same refresh, and reads those.
 """
 
 from __future__ import annotations
@@ -48,26 +48,11 @@ def year_before(day: dt.date) -> dt.date:
 
 def _period_counts(conn: sqlite3.Connection, start: dt.date, end: dt.date, level: str) -> dict[str, dict[str, Counter]]:
     """Counts for the period and the same dates a year earlier (同期), per agency."""
-    bounds = {"current": (start.isoformat(), end.isoformat()),
-              "previous": (year_before(start).isoformat(), year_before(end).isoformat())}
-
-    def bucket(date: str) -> str | None:
-        for name, (low, high) in bounds.items():
-            if low <= date <= high:
-                return name
-        return None
-
-    low, high = bounds["previous"][0], bounds["current"][1]
-
-    def rows(table: str, column: str) -> list[sqlite3.Row]:
-        return conn.execute(f'SELECT * FROM "{table}" WHERE "{column}" BETWEEN ? AND ?', (low, high)).fetchall()
-
-    conn.row_factory = sqlite3.Row
-    try:
-        counts = figures.tally(rows("cases", "filed_on"), rows("appearance_units", "first_held_on"),
-                               rows("outcomes", "concluded_on"), bucket)
-    finally:
-        conn.row_factory = None
+    bounds = {"current_start": start.isoformat(), "current_end": end.isoformat(),
+              "previous_start": year_before(start).isoformat(), "previous_end": year_before(end).isoformat()}
+    bucket = ("CASE WHEN {date} BETWEEN :current_start AND :current_end THEN 'current' "
+              "WHEN {date} BETWEEN :previous_start AND :previous_end THEN 'previous' END")
+    counts = figures.tally(conn, "{date} BETWEEN :previous_start AND :current_end", bounds, bucket)
     table: dict[str, dict[str, Counter]] = defaultdict(lambda: {"current": Counter(), "previous": Counter()})
     for (name, scope, agency, key), n in counts.items():
         if scope == level:

@@ -213,7 +213,7 @@ def test_verify_names_the_first_tampered_position(db, tamper):
 
 def test_edited_projection_is_caught(db):
     with tampering(db) as conn:
-        changed = conn.execute("UPDATE cases SET court = '篡改法院' WHERE rowid = (SELECT min(rowid) FROM cases)")
+        changed = conn.execute("UPDATE cases SET court = '篡改法院' WHERE \"case\" = (SELECT min(\"case\") FROM cases)")
         assert changed.rowcount == 1
     result = invoke(db, "verify")
     assert result.exit_code == 1 and "projections" in result.stderr, result.output
