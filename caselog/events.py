@@ -11,6 +11,7 @@ This module imports nothing else from caselog.  Its validators raise
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import sys
 from typing import Any, Callable, ClassVar
@@ -154,6 +155,16 @@ def text(value: Any) -> str:
     return sys.intern(value)
 
 
+def _remembered(convert: Callable[[Any], str]) -> Callable[[Any], str]:
+    """The same check, done once per distinct text: dates, courts and agencies repeat across a batch."""
+    cached = functools.lru_cache(maxsize=8192)(convert)
+    return lambda value: cached(value) if type(value) is str else convert(value)
+
+
+checked_date = _remembered(iso_date)
+checked_text = _remembered(text)
+
+
 def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value is None else convert(value)
 
@@ -199,12 +210,12 @@ class CaseFiled:
     """A first-instance case was received by the court (立案)."""
 
     TYPE: ClassVar[str] = "case_filed"
-    filed_on: str = _field(iso_date, "the date the court received the case")
-    court: str = _field(text, "the court of first instance")
-    agency: str = _field(text, "the defendant agency (被告)")
+    filed_on: str = _field(checked_date, "the date the court received the case")
+    court: str = _field(checked_text, "the court of first instance")
+    agency: str = _field(checked_text, "the defendant agency (被告)")
     cause: str = _field(_one_of("cause", CAUSES), "案由, one of the 22 causes of 法发〔2020〕44号")
-    plaintiff: str | None = _field(text, "the plaintiff (原告)", optional=True)
-    field: str | None = _field(text, "the agency's management field, e.g. 公安", optional=True)
+    plaintiff: str | None = _field(checked_text, "the plaintiff (原告)", optional=True)
+    field: str | None = _field(checked_text, "the agency's management field, e.g. 公安", optional=True)
 
 
 @attrs.frozen(field_transformer=_name_errors)
@@ -212,11 +223,11 @@ class HearingHeld:
     """A hearing took place; who attended for the agency and whether a head spoke."""
 
     TYPE: ClassVar[str] = "hearing_held"
-    held_on: str = _field(iso_date, "the hearing date")
+    held_on: str = _field(checked_date, "the hearing date")
     attendance: str = _field(_one_of("attendance", ATTENDANCES), "the highest-ranked person attending for the agency")
     level: str = _field(_one_of("level", LEVELS), "first instance, appeal (second) or retrial", default="first")
-    official: str | None = _field(text, "the name of the official who attended", optional=True)
-    title: str | None = _field(text, "the official's post (职务)", optional=True)
+    official: str | None = _field(checked_text, "the name of the official who attended", optional=True)
+    title: str | None = _field(checked_text, "the official's post (职务)", optional=True)
     spoke: bool | None = _field(_boolean, "whether the head spoke on resolving the dispute", optional=True)
     excuse: str | None = _field(_one_of("excuse", EXCUSES), "the reason the head was absent", optional=True)
 
@@ -232,7 +243,7 @@ class CaseConcluded:
     """The first-instance court decided the case (or decided it again after a remand)."""
 
     TYPE: ClassVar[str] = "case_concluded"
-    decided_on: str = _field(iso_date, "the date of the judgment or ruling")
+    decided_on: str = _field(checked_date, "the date of the judgment or ruling")
     disposition: str = _field(_one_of("disposition", DISPOSITIONS), "how the case ended (裁判结果)")
 
 
@@ -241,7 +252,7 @@ class AppealFiled:
     """A party appealed the first-instance conclusion (上诉)."""
 
     TYPE: ClassVar[str] = "appeal_filed"
-    filed_on: str = _field(iso_date, "the date the appeal was filed")
+    filed_on: str = _field(checked_date, "the date the appeal was filed")
     appeal_case: str = _field(lambda v: case_number(v, _APPEAL_TYPES), "the second-instance case number (行终)")
     appellant: str = _field(_one_of("appellant", APPELLANTS), "who appealed")
 
@@ -258,7 +269,7 @@ class AppealDecided:
     """The appeal court decided the pending appeal."""
 
     TYPE: ClassVar[str] = "appeal_decided"
-    decided_on: str = _field(iso_date, "the date of the decision")
+    decided_on: str = _field(checked_date, "the date of the decision")
     result: str = _field(_one_of("result", RESULTS), "upheld, reversed, remanded or withdrawn")
     disposition: str | None = _field(_one_of("disposition", DISPOSITIONS), "the new outcome when reversed", optional=True)
 
@@ -270,7 +281,7 @@ class RetrialDecided:
     """A retrial (再审) decided the case."""
 
     TYPE: ClassVar[str] = "retrial_decided"
-    decided_on: str = _field(iso_date, "the date of the decision")
+    decided_on: str = _field(checked_date, "the date of the decision")
     result: str = _field(_one_of("result", RESULTS), "upheld, reversed, remanded or withdrawn")
     disposition: str | None = _field(_one_of("disposition", DISPOSITIONS), "the new outcome when reversed", optional=True)
 
@@ -290,7 +301,7 @@ class EventCorrected:
     TYPE: ClassVar[str] = "event_corrected"
     target: str = _field(event_id, "the event_id of the corrected event (same case)")
     changes: dict = _field(_changes, "field: new value; null removes an optional field")
-    reason: str = _field(text, "why the correction was needed")
+    reason: str = _field(checked_text, "why the correction was needed")
 
 
 @attrs.frozen(field_transformer=_name_errors)
@@ -299,7 +310,7 @@ class EventRetracted:
 
     TYPE: ClassVar[str] = "event_retracted"
     target: str = _field(event_id, "the event_id of the retracted event (same case)")
-    reason: str = _field(text, "why the event is retracted")
+    reason: str = _field(checked_text, "why the event is retracted")
 
 
 Event = CaseFiled | HearingHeld | CaseConcluded | AppealFiled | AppealDecided | RetrialDecided | EventCorrected | EventRetracted

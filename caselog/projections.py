@@ -59,11 +59,12 @@ PRIMARY_KEYS = {
     "outcomes": ("case",), "appeals": ("case", "seq"), "yearly_figures": ("year", "level", "agency"),
     "_caselog_projection": ("name",),
 }
+# For the canned queries and the summary's agency check.  Each entry of an index of a WITHOUT ROWID
+# table carries the row's whole key, so only indexes something reads are kept.
 INDEXES = {
-    "hearings": [("year", "level")],
     "appearance_units": [("year", "agency")],
     "outcomes": [("year", "agency")],
-    "cases": [("agency",), ("year",)],
+    "cases": [("agency",)],
 }
 CASE_TABLES = ("cases", "hearings", "appearance_units", "outcomes", "appeals")
 
@@ -109,6 +110,7 @@ _DATE = "CASE type " + " ".join(
 # (10 + 12 characters), so that max() finds the last step and max(key || value) that step's value.
 _KEY = f"{_DATE} || printf('%012d', position)"
 _KEY_LENGTH = 22
+_STEPS = ("case_concluded", "appeal_filed", "appeal_decided", "retrial_decided")
 _HEADS = _values(ev.HEADS)
 _LOSSES = _values(ev.LOSSES)
 _RANK = "CASE attendance " + " ".join(f"WHEN '{a}' THEN {r}" for a, r in ev.ATTENDANCE_RANK.items()) + " END"
@@ -134,27 +136,26 @@ SELECT event_id, "case", held_on, {_year("held_on")}, level, attendance, attenda
 FROM fields ORDER BY "case", event_id
 """
 
-# One pass over each case's events: its version (every event logged counts), its standing filing, and
-# its replay.  The standing conclusion is the last one, unless a remand came after it; its disposition
-# is that of the last reversal after it, if any.  An appeal is pending when no appeal decision follows it.
+# One pass over each case's filing and replay steps; its version counts every event logged.
+# The standing conclusion is the last one, unless a remand came after it; its disposition is that
+# of the last reversal after it, if any.  An appeal is pending when no appeal decision follows it.
 _CASES = f"""
 INSERT INTO cases
 WITH logged AS (
-    SELECT +e."case" AS "case", e.position, e.type, e.version, coalesce(o.payload, e.payload) AS payload
+    SELECT +e."case" AS "case", e.position, e.type, coalesce(o.payload, e.payload) AS payload
     FROM {{log}}.events e LEFT JOIN temp._override o ON o.event_id = e.event_id
-    WHERE o.retracted IS NOT 1 AND {{scope}}
+    WHERE e.type IN {_values(("case_filed",) + _STEPS)} AND o.retracted IS NOT 1 AND {{scope}}
 ),
 steps AS (
-    SELECT "case", version, type,
+    SELECT "case", type,
            CASE WHEN type = 'case_filed' THEN payload END AS filing,
-           CASE WHEN type IN {_values(("case_concluded", "appeal_filed", "appeal_decided", "retrial_decided"))}
-                THEN {_KEY} END AS key,
-           CASE WHEN type <> 'case_filed' THEN {_field("disposition")} END AS disposition,
+           CASE WHEN type <> 'case_filed' THEN {_KEY} END AS key,
+           CASE WHEN type <> 'appeal_filed' AND type <> 'case_filed' THEN {_field("disposition")} END AS disposition,
            CASE WHEN type IN ('appeal_decided', 'retrial_decided') THEN {_field("result")} END AS result
     FROM logged
 ),
-decisions AS (
-    SELECT "case", max(version) AS version, max(filing) AS filing,
+decisions AS MATERIALIZED (
+    SELECT "case", max(filing) AS filing,
            max(CASE WHEN type = 'case_concluded' THEN key || disposition END) AS conclusion,
            max(CASE WHEN result = 'reversed' THEN key || disposition END) AS reversal,
            max(CASE WHEN result = 'remanded' THEN key END) AS remand,
@@ -164,10 +165,13 @@ decisions AS (
            count(CASE WHEN result = 'remanded' THEN 1 END) AS remands
     FROM steps GROUP BY "case"
 ),
+versions AS MATERIALIZED (
+    SELECT e."case", max(e.version) AS version FROM {{log}}.events e WHERE {{scope}} GROUP BY e."case"
+),
 standing AS (
-    SELECT "case", version, filing, reversal, appeal, appeal_decision, appeals, remands,
+    SELECT d."case", v.version, filing, reversal, appeal, appeal_decision, appeals, remands,
            CASE WHEN remand IS NULL OR remand < substr(conclusion, 1, {_KEY_LENGTH}) THEN conclusion END AS conclusion
-    FROM decisions WHERE filing IS NOT NULL
+    FROM decisions d JOIN versions v ON v."case" = d."case" WHERE filing IS NOT NULL
 )
 SELECT "case", {_year(_field("filed_on", "filing"))}, {_field("filed_on", "filing")},
        {_field("court", "filing")}, {_field("agency", "filing")}, {_field("cause", "filing")},

@@ -11,6 +11,7 @@ arrives; only those (and corrections and retractions) need the full replay.
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from typing import Callable, Iterable
 
 from caselog import events as ev
@@ -43,12 +44,12 @@ class CaseState:
     (What the case adds up to for the figures is read by the projections' SQL.)
     """
 
-    __slots__ = ("case", "version", "filed", "concluded_on", "appealed", "appeal", "max_date")
+    __slots__ = ("case", "version", "filed_on", "concluded_on", "appealed", "appeal", "max_date")
 
     def __init__(self, case: str):
         self.case = case
         self.version = 0  # events logged for the case, corrections and retractions included
-        self.filed: ev.CaseFiled | None = None
+        self.filed_on: str | None = None  # None until filed (and after the filing is retracted)
         self.concluded_on: str | None = None  # the standing first-instance conclusion
         self.appealed = False  # an appeal was filed against the standing conclusion
         self.appeal: Appeal | None = None  # the latest appeal
@@ -56,7 +57,7 @@ class CaseState:
 
     def copy(self) -> "CaseState":
         clone = CaseState.__new__(CaseState)
-        clone.case, clone.version, clone.filed = self.case, self.version, self.filed
+        clone.case, clone.version, clone.filed_on = self.case, self.version, self.filed_on
         clone.concluded_on, clone.appealed, clone.appeal = self.concluded_on, self.appealed, self.appeal
         clone.max_date = self.max_date
         return clone
@@ -68,10 +69,12 @@ class StateCache:
     A case let go is folded again from its logged history when it comes back.
     """
 
-    def __init__(self, load: Callable[[str, int], CaseState], size: int = 50_000):
+    def __init__(self, load: Callable[[str, int], CaseState], size: int = 100_000):
         self.load = load  # (case, before position) -> the case's state from the log
         self.size = size
-        self.states: dict[str, CaseState] = {}  # least recently used first
+        # Least recently used first.  An OrderedDict, because finding the oldest entry of a plain
+        # dict walks past every slot freed before it.
+        self.states: OrderedDict[str, CaseState] = OrderedDict()
 
     def take(self, case: str, position: int) -> CaseState:
         """The case's state before ``position``, removed until ``put`` back."""
@@ -81,7 +84,7 @@ class StateCache:
     def put(self, case: str, state: CaseState) -> None:
         self.states[case] = state
         if len(self.states) > self.size:
-            del self.states[next(iter(self.states))]
+            self.states.popitem(last=False)
 
 
 def _date_of(event: ev.Event) -> str:
@@ -98,7 +101,7 @@ def _step(state: CaseState, event: ev.Event, today: str | None) -> CaseState:
     if date > new.max_date:
         new.max_date = date
     if kind == "case_filed":
-        new.filed = event
+        new.filed_on = event.filed_on
     elif kind == "case_concluded":
         new.concluded_on = event.decided_on
         new.appealed = False
@@ -115,14 +118,14 @@ def _step(state: CaseState, event: ev.Event, today: str | None) -> CaseState:
 
 def _check(state: CaseState, event: ev.Event, date: str, today: str) -> None:
     kind = event.TYPE
-    filed = state.filed
+    filed_on = state.filed_on
     if kind == "case_filed":
-        if filed is not None:
-            raise RuleViolation(f"case {state.case} is already filed (on {filed.filed_on})")
-    elif filed is None:
+        if filed_on is not None:
+            raise RuleViolation(f"case {state.case} is already filed (on {filed_on})")
+    elif filed_on is None:
         raise RuleViolation(f"case {state.case} was never filed: log case_filed for it first")
-    elif date < filed.filed_on:
-        raise RuleViolation(f"{kind} dated {date} is before the case was filed on {filed.filed_on}")
+    elif date < filed_on:
+        raise RuleViolation(f"{kind} dated {date} is before the case was filed on {filed_on}")
     if date > today:
         raise RuleViolation(f"{kind} dated {date} is after today ({today})")
     appeal = state.appeal

@@ -343,7 +343,7 @@ class Writer:
                 "recorded_at never decreases along the log"
             )
         try:
-            recorded_by = ev.text(item.recorded_by)
+            recorded_by = ev.checked_text(item.recorded_by)
         except (ValueError, TypeError) as error:
             raise InputError(f"recorded_by (the clerk's name): {error}") from None
         event_id = item.event_id or str(uuid.uuid4())
@@ -374,6 +374,7 @@ class Writer:
 
     def finish(self) -> Head:
         """Refresh the touched cases' projections (all of them, when the log began empty)."""
+        self.states = rules.StateCache(self.states.load)  # free the states before the SQL needs memory
         projections.refresh(self.conn, self.head, None if self.empty else self.touched)
         return self.head
 

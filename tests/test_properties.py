@@ -87,7 +87,7 @@ def test_incremental_projections_equal_a_rebuild(tmp_path_factory, data):
     for case in {r.case for r in logged}:
         state = store.state_of(conn, case)
         row = conn.execute('SELECT concluded_on, status, version FROM cases WHERE "case" = ?', (case,)).fetchone()
-        if state.filed is None:
+        if state.filed_on is None:
             assert row is None
             continue
         pending = state.appeal is not None and state.appeal.pending
