@@ -11,6 +11,7 @@ difference a refresh made.  ``differences`` checks a database against a rebuild.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections import Counter, defaultdict
@@ -354,6 +355,9 @@ def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
     return {name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr) for name in TABLES}
 
 
+_BATCH = 10_000
+
+
 def differences(live: sqlite3.Connection, fresh: sqlite3.Connection) -> list[str]:
     """The tables whose rows differ between two databases, walked side by side in key order."""
     out = []
@@ -361,6 +365,13 @@ def differences(live: sqlite3.Connection, fresh: sqlite3.Connection) -> list[str
         width = len(keys)
         sql = f'SELECT * FROM "{name}" ORDER BY ' + ", ".join(map(_quote, keys))
         mine, theirs = live.execute(sql), fresh.execute(sql)
+        # Equal tables are the rule: compare whole batches, and walk row by row only from the first
+        # batch that differs.
+        while True:
+            a_rows, b_rows = mine.fetchmany(_BATCH), theirs.fetchmany(_BATCH)
+            if a_rows != b_rows or not a_rows:
+                break
+        mine, theirs = itertools.chain(a_rows, mine), itertools.chain(b_rows, theirs)
         a, b = next(mine, None), next(theirs, None)
         extra = missing = 0
         while a is not None or b is not None:

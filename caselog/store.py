@@ -12,11 +12,14 @@ fsync once, so FULL costs little.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 import gc
 import hashlib
 import json
+import multiprocessing
+import os
 import re
 import sqlite3
 import uuid
@@ -512,33 +515,86 @@ def export(conn: sqlite3.Connection) -> Iterator[dict]:
         yield export_row(row)
 
 
+PARALLEL_FROM = 200_000  # events; below this a second process costs more than it saves
+
+
+class _Broken(Exception):
+    """The first link of a stretch of the chain that does not hold."""
+
+    def __init__(self, position: int, message: str):
+        super().__init__(message)
+        self.position = position
+
+
 def verify_chain(conn: sqlite3.Connection, anchor: tuple[int, str] | None = None,
                  progress: Callable[[int], None] | None = None) -> Head:
-    """Recompute the whole chain; raise TamperError naming the first position that does not match."""
-    prev = GENESIS
-    expected = 1
-    recorded_at = ""
-    anchored = anchor is None
-    for position, event_id, case, version, type_, schema_version, payload, payload_sha256, recorded_at, recorded_by, link in conn.execute(_SELECT + " ORDER BY position"):
+    """Recompute the whole chain; raise TamperError naming the first position that does not match.
+
+    Each link names the hash before it, so a long log is checked in two halves
+    at once, the second in another process starting from the stored hash where
+    the first half ends; the first half then checks that very hash.
+    """
+    last = head(conn)
+    end = last.position
+    split = end // 2 if end >= PARALLEL_FROM and (os.cpu_count() or 1) > 1 else end
+    with contextlib.ExitStack() as stack:
+        second = None
+        if split < end:
+            path = next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main")
+            row = conn.execute("SELECT hash FROM events WHERE position = ?", (split,)).fetchone()
+            pool = stack.enter_context(
+                concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            )
+            second = pool.submit(_verify_stretch, path, split + 1, end, row[0] if row else GENESIS, anchor)
+        broken = []
+        try:
+            _walk(conn, 1, split, GENESIS, anchor, progress)
+        except _Broken as error:
+            broken.append(error)
+        if second is not None:
+            found = second.result()
+            if found is not None:
+                broken.append(_Broken(*found))
+    if broken:
+        raise TamperError(str(min(broken, key=lambda error: error.position)))
+    if anchor is not None and anchor[0] > end:
+        raise TamperError(f"position {anchor[0]}: the anchored event is missing: the log was truncated to {end} events")
+    return last
+
+
+def _verify_stretch(path: str, start: int, end: int, prev: str, anchor: tuple[int, str] | None) -> tuple[int, str] | None:
+    """Check positions ``start``..``end`` in a process of its own: None, or (position, what is wrong)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        with reading(conn):
+            _walk(conn, start, end, prev, anchor, None)
+    except _Broken as error:
+        return error.position, str(error)
+    finally:
+        conn.close()
+    return None
+
+
+def _walk(conn: sqlite3.Connection, start: int, end: int, prev: str, anchor: tuple[int, str] | None,
+          progress: Callable[[int], None] | None) -> None:
+    expected = start
+    rows = conn.execute(_SELECT + " WHERE position BETWEEN ? AND ? ORDER BY position", (start, end))
+    for position, event_id, case, version, type_, schema_version, payload, payload_sha256, recorded_at, recorded_by, link in rows:
         if position != expected:
-            raise TamperError(f"position {expected}: missing from the log (the next row is {position}): rows were deleted")
+            raise _Broken(expected, f"position {expected}: missing from the log (the next row is {position}): rows were deleted")
         if sha256(payload) != payload_sha256:
-            raise TamperError(f"position {position}: the payload does not match its hash: it was altered")
+            raise _Broken(position, f"position {position}: the payload does not match its hash: it was altered")
         if _link(position, event_id, case, version, type_, schema_version, payload_sha256, recorded_at,
                  recorded_by, prev) != link:
-            raise TamperError(f"position {position}: the hash does not match the chain: this row or the one before was altered, inserted or moved")
-        if anchor is not None and position == anchor[0]:
-            if link != anchor[1]:
-                raise TamperError(f"position {position}: the hash differs from the anchor: the history up to the anchor was rewritten")
-            anchored = True
+            raise _Broken(position, f"position {position}: the hash does not match the chain: this row or the one before was altered, inserted or moved")
+        if anchor is not None and position == anchor[0] and link != anchor[1]:
+            raise _Broken(position, f"position {position}: the hash differs from the anchor: the history up to the anchor was rewritten")
         prev = link
         expected += 1
         if progress is not None and position % 50_000 == 0:
             progress(position)
-    last = Head(expected - 1, prev, recorded_at)
-    if not anchored:
-        raise TamperError(f"position {anchor[0]}: the anchored event is missing: the log was truncated to {last.position} events")
-    return last
+    if expected <= end:
+        raise _Broken(expected, f"position {expected}: missing from the log: rows were deleted")
 
 
 def as_of_position(conn: sqlite3.Connection, moment: str) -> int:

@@ -11,17 +11,28 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import sqlite3
 import uuid
 
 import pytest
 
+from caselog import store
 from caselog.store import chain_hash, sha256
 from integrity_support import build_example_db, copy_db, invoke
 
 COLUMNS = ("position", "event_id", "case", "version", "type", "schema_version", "payload",
            "payload_sha256", "recorded_at", "recorded_by", "hash")
+
+
+@pytest.fixture(autouse=True, params=["one process", "two processes"])
+def processes(request, monkeypatch):
+    """Every kind of tampering is caught whether the chain is checked whole or in two halves at once."""
+    if request.param == "two processes":
+        monkeypatch.setattr(store, "PARALLEL_FROM", 2)
+        monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    return request.param
 
 
 @pytest.fixture(scope="module")
