@@ -415,16 +415,17 @@ def import_(env: Env, file: io.BufferedReader) -> None:
     Example:
         caselog import events.jsonl
     """
-    from caselog import store
+    from caselog import ingest, store
 
     conn = env.conn()
     size = _size(file)
     if size > 1_000_000:
-        with click.progressbar(length=size, label="importing", file=sys.stderr) as bar:
-            done = store.import_events(conn, store.read_jsonl(file, env.clerk),
-                                       progress=lambda n: bar.update(file.tell() - bar.pos))
+        with click.progressbar(length=size, label="importing", file=sys.stderr) as bar, \
+                ingest.proposals(file, env.clerk, lambda read: bar.update(read - bar.pos)) as items:
+            done = store.import_events(conn, items)
     else:
-        done = store.import_events(conn, store.read_jsonl(file, env.clerk))
+        with ingest.proposals(file, env.clerk) as items:
+            done = store.import_events(conn, items)
     message(f"imported {done} events; head {store.head(conn)}")
 
 

@@ -12,8 +12,9 @@ times, on that one file:
 
 - ``caselog import FILE`` on a fresh database, run as the installed command in
   a subprocess, so the figure is what a user gets: every rule check, the hash
-  chain and the projections.  Peak memory is the child's maximum resident set
-  (``/usr/bin/time -f %M``, else ``getrusage(RUSAGE_CHILDREN)``).
+  chain and the projections.  Peak memory is the most the command and its
+  helper process held at once (their resident sets summed, sampled from
+  ``/proc`` every 20 ms; elsewhere ``getrusage(RUSAGE_CHILDREN)``).
 - ``caselog verify --chain-only``, ``caselog verify`` (the chain and the
   projections compared with a fresh rebuild) and ``caselog rebuild``.
 - ``caselog summary --year Y --format json`` for the busiest year by filings,
@@ -48,6 +49,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -114,45 +116,82 @@ def caselog_command(given: str | None) -> list[str]:
     return [found]
 
 
+class TreeMemory:
+    """Samples, every 20 ms, the resident memory of a process and all its descendants, summed."""
+
+    def __init__(self, root: int):
+        self.root = root
+        self.peak_kb = 0
+        self.available = os.path.isdir("/proc/self")
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        if self.available:
+            self.thread.start()
+
+    def _sample(self) -> None:
+        while not self.done.wait(0.02):
+            self.peak_kb = max(self.peak_kb, self._tree_kb())
+
+    def _tree_kb(self) -> int:
+        children: dict[int, list[int]] = {}
+        pages: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            pid = int(entry)
+            children.setdefault(int(fields[1]), []).append(pid)  # field 4: the parent
+            pages[pid] = int(fields[21])  # field 24: resident pages
+        total, todo = 0, [self.root]
+        while todo:
+            pid = todo.pop()
+            total += pages.get(pid, 0)
+            todo.extend(children.get(pid, ()))
+        return total * os.sysconf("SC_PAGE_SIZE") // 1024
+
+    def stop(self) -> float | None:
+        self.done.set()
+        if not self.available:
+            return None
+        self.thread.join()
+        return self.peak_kb / 1024 or None
+
+
 class Caselog:
     """Runs the installed command on one database, as a user would."""
 
     def __init__(self, command: list[str], db: Path):
         self.command = command
         self.env = {**os.environ, "CASELOG_DB": str(db), "CASELOG_CLERK": CLERK}
-        self.time_bin = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
         self.cpu = 0.0
 
     def run(self, *args: str, peak: bool = False) -> tuple[float, float | None, str]:
         """(seconds, peak MB or None, stdout); raises StepFailed on a non-zero exit.
 
-        The child's CPU seconds (user + system) are kept in ``self.cpu``: on a
-        busy machine wall time stretches, CPU time much less.
+        The child's CPU seconds (user + system, its helpers included) are kept in
+        ``self.cpu``: on a busy machine wall time stretches, CPU time much less.
+        The peak is the most the command and its helper processes held at once.
         """
-        argv = [*self.command, *args]
-        peak_file = None
-        if peak and self.time_bin:
-            fd, peak_file = tempfile.mkstemp(suffix=".maxrss")
-            os.close(fd)
-            argv = [self.time_bin, "-f", "%M", "-o", peak_file, *argv]
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        done = subprocess.run(argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        child = subprocess.Popen([*self.command, *args], env=self.env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        sampler = TreeMemory(child.pid) if peak else None
+        stdout, stderr = child.communicate()
         seconds = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
-        mb = None
-        if peak_file:
-            with open(peak_file) as fh:
-                report = fh.read().split()
-            os.unlink(peak_file)
-            mb = int(report[-1]) / 1024 if report and report[-1].isdigit() else None
-        if done.returncode != 0:
-            raise StepFailed(f"`caselog {' '.join(args)}` exited {done.returncode}: {done.stderr.strip()[-2000:]}")
-        if peak and not peak_file:
-            # The children's maximum so far: right only if this child is the largest yet.
+        mb = sampler.stop() if sampler else None
+        if child.returncode != 0:
+            raise StepFailed(f"`caselog {' '.join(args)}` exited {child.returncode}: {stderr.strip()[-2000:]}")
+        if peak and mb is None:
+            # No /proc: the children's maximum so far, right only if this child is the largest yet.
             mb = after.ru_maxrss / 1024 if after.ru_maxrss > usage.ru_maxrss else None
-        return seconds, mb, done.stdout
+        return seconds, mb, stdout
 
     def timed(self, *args: str, peak: bool = False) -> dict:
         seconds, mb, _ = self.run(*args, peak=peak)

@@ -385,21 +385,17 @@ class Writer:
 def append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None = None) -> list[ev.Recorded]:
     """Append events atomically and return them as logged; the first refused one rolls everything back."""
     done: list[ev.Recorded] = []
-    _append(conn, items, today, done.append, None)
+    _append(conn, items, today, done.append)
     return done
 
 
-def import_events(conn: sqlite3.Connection, items: Iterable[Proposed],
-                  progress: Callable[[int], None] | None = None, today: dt.date | None = None) -> int:
-    """Append a batch all or nothing, keeping nothing of it in memory; returns how many were logged.
-
-    ``progress`` is called with the number appended so far, every 10,000.
-    """
-    return _append(conn, items, today, None, progress)
+def import_events(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None = None) -> int:
+    """Append a batch all or nothing, keeping nothing of it in memory; returns how many were logged."""
+    return _append(conn, items, today, None)
 
 
 def _append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None,
-            keep: Callable[[ev.Recorded], None] | None, progress: Callable[[int], None] | None) -> int:
+            keep: Callable[[ev.Recorded], None] | None) -> int:
     count = 0
     collecting = gc.isenabled()
     gc.disable()  # appends make no reference cycles; full collections over millions of states only cost time
@@ -416,8 +412,6 @@ def _append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date 
                 count += 1
                 if keep is not None:
                     keep(recorded)
-                if progress is not None and count % 10_000 == 0:
-                    progress(count)
             writer.finish()
     finally:
         if collecting:

@@ -1,0 +1,135 @@
+"""A big import file is read by a helper process: same result, same refusals, no orphan.
+
+``ingest.APART_FROM`` is lowered so that the example's files take that path;
+each test compares it with reading in process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from caselog import ingest
+from conftest import check_line_number, check_refusal
+from integrity_support import (build_example_db, caselog_command, copy_db, example_events, export, invoke, jsonl,
+                               shifted)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    return build_example_db(tmp_path_factory.mktemp("ingest") / "base.db")
+
+
+@pytest.fixture
+def source(tmp_path):
+    path = tmp_path / "import.jsonl"
+    path.write_text(jsonl([e for k in (1, 2) for e in shifted(example_events(), k)]), "utf-8")
+    return path
+
+
+def import_both_ways(base, tmp_path, monkeypatch, path) -> dict:
+    """``caselog import PATH`` into two copies of the log, in process and apart."""
+    results = {}
+    for way, threshold in (("in process", 1 << 62), ("apart", 0)):
+        monkeypatch.setattr(ingest, "APART_FROM", threshold)
+        db = copy_db(base, tmp_path / f"{way}.db")
+        results[way] = (invoke(db, "import", str(path)), export(db))
+    return results
+
+
+def test_a_file_read_apart_imports_exactly_as_one_read_in_process(base, source, tmp_path, monkeypatch):
+    results = import_both_ways(base, tmp_path, monkeypatch, source)
+    for result, _ in results.values():
+        assert result.exit_code == 0, result.output
+    assert results["apart"][1] == results["in process"][1]
+    assert len(results["apart"][1].splitlines()) == 399 * 3
+
+
+def first_hearing_after(lines: list[str], line: int) -> int:
+    return next(n for n in range(line, len(lines) + 1) if json.loads(lines[n - 1])["type"] == "hearing_held")
+
+
+@pytest.mark.parametrize("pick, change, keywords", [
+    (lambda lines: 5, lambda e: "{not json", ["json"]),  # refused by the helper while reading
+    (lambda lines: 7, lambda e: json.dumps({**e, "colour": "red"}), ["colour"]),  # by the helper's checks
+    (lambda lines: first_hearing_after(lines, 9), lambda e: json.dumps({**e, "case": "(2019)浙0302行初999999号"}),
+     ["never filed|not filed"]),  # by the rules, in this process
+    (lambda lines: len(lines) - 2, lambda e: json.dumps({**e, "recorded_by": ""}), ["recorded_by"]),  # late
+])
+def test_a_refused_line_is_named_the_same_way_and_nothing_is_written(base, tmp_path, monkeypatch, pick, change,
+                                                                     keywords):
+    lines = jsonl([e for k in (1, 2) for e in shifted(example_events(), k)]).splitlines()
+    line = pick(lines)
+    lines[line - 1] = change(json.loads(lines[line - 1]))
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    before = export(base)
+    results = import_both_ways(base, tmp_path, monkeypatch, path)
+    messages = {way: check_refusal(result, keywords) for way, (result, _) in results.items()}
+    assert messages["apart"] == messages["in process"]
+    check_line_number(messages["apart"], line)
+    assert all(after == before for _, after in results.values())
+
+
+def test_stdin_is_read_in_process(base, tmp_path, monkeypatch, source):
+    monkeypatch.setattr(ingest, "APART_FROM", 0)
+    db = copy_db(base, tmp_path / "stdin.db")
+    result = invoke(db, "import", "-", input=source.read_bytes())
+    assert result.exit_code == 0, result.output
+    assert len(export(db).splitlines()) == 399 * 3
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="finds the helper through /proc")
+def test_killing_the_import_stops_its_helper_and_writes_nothing(base, tmp_path):
+    """A file over the real threshold; the import is killed once its helper is running."""
+    path = tmp_path / "big.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        copy = 0
+        while fh.tell() < ingest.APART_FROM:
+            copy += 1
+            fh.write(jsonl(shifted(example_events(), copy)))
+    db = copy_db(base, tmp_path / "killed.db")
+    before = export(db)
+    env = {**os.environ, "CASELOG_DB": str(db), "CASELOG_CLERK": "clerk-kill"}
+    process = subprocess.Popen([*caselog_command(), "import", str(path)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    helpers: list[int] = []
+    while not helpers and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+        helpers = _children(process.pid)
+    assert helpers, "the import never started a helper"
+    time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    while any(map(_alive, helpers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(_alive, helpers)), "the helper outlived the import"
+    assert export(db) == before
