@@ -3,8 +3,9 @@
 Parsing and checking lines is a third of a bulk import's work and needs
 nothing from the log, so a big file is read by a helper process on the other
 core while this one applies the rules, the chain and the inserts.  The helper
-runs the very same ``store.read_jsonl``; it sends each event's checked fields,
-which this process takes as they are, and the first refused line's error,
+runs the very same ``store.read_jsonl``; it sends each event's checked fields
+and its payload as it will be stored (canonical JSON and its hash), which this
+process takes as they are, and the first refused line's error,
 which is raised here when the import reaches that line.  Nothing is written
 until the whole file has been read, so the outcome is the same either way.
 """
@@ -23,7 +24,7 @@ from caselog import events as ev
 APART_FROM = 16 * 1024 * 1024  # bytes: below this, starting a helper costs more than it saves
 _BATCH = 2_000  # events per message from the helper
 _ENVELOPE = ("case", "recorded_by", "event_id", "recorded_at", "version", "position", "schema_version",
-             "payload", "hash", "source")
+             "stored", "hash", "source")
 
 
 @contextlib.contextmanager

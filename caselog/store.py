@@ -40,6 +40,7 @@ _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 COLUMNS = ("position", "event_id", "case", "version", "type", "schema_version", "payload",
             "payload_sha256", "recorded_at", "recorded_by", "hash")
 _SELECT = "SELECT " + ", ".join(f'"{c}"' for c in COLUMNS) + " FROM events"
+_INSERT = "INSERT INTO events VALUES (" + ", ".join("?" * len(COLUMNS)) + ")"
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -116,7 +117,9 @@ class Proposed:
     version: int | None = None  # a version given in an import line must match
     position: int | None = None
     schema_version: int = ev.SCHEMA_VERSION
-    payload: dict | None = None  # as stored under schema_version, when that is older
+    # The payload as it will be stored (canonical JSON, under schema_version) and its SHA-256, when the
+    # reader of an import file prepared them; otherwise the writer spells them from the event.
+    stored: tuple[str, str] | None = None
     hash: str | None = None
     source: str | None = None  # where it came from, for messages: "line 12"
 
@@ -308,7 +311,7 @@ class Writer:
 
     def __init__(self, conn: sqlite3.Connection, today: dt.date | None = None):
         self.conn = conn
-        self.today = today
+        self.today = today or dt.date.today()  # once: an import that runs past midnight keeps its day
         self.head = head(conn)
         self.started = now()
         self.states = rules.StateCache(lambda case, before: state_of(conn, case))
@@ -352,19 +355,14 @@ class Writer:
         event_id = item.event_id or str(uuid.uuid4())
         recorded = ev.Recorded(event, case, event_id, recorded_at, recorded_by, state.version + 1, position)
         new_state = rules.decide(state, recorded, lambda: history(conn, case), self.today)
-        payload = canonical(item.payload if item.payload is not None else ev.payload(event))
-        row = {
-            "position": position, "event_id": event_id, "case": case, "version": recorded.version,
-            "type": event.TYPE, "schema_version": item.schema_version, "payload": payload,
-            "payload_sha256": sha256(payload), "recorded_at": recorded_at, "recorded_by": recorded_by,
-        }
-        row["hash"] = chain_hash(row, self.head.hash)
-        if item.hash is not None and item.hash != row["hash"]:
+        payload, payload_sha256 = item.stored or _stored(ev.payload(event))
+        link = _link(position, event_id, case, recorded.version, event.TYPE, item.schema_version, payload_sha256,
+                     recorded_at, recorded_by, self.head.hash)
+        if item.hash is not None and item.hash != link:
             raise TamperError(f"hash {item.hash[:12]}… does not match the event: the file was altered, or it does not continue this log")
         try:
-            conn.execute(
-                "INSERT INTO events VALUES (" + ",".join("?" * len(COLUMNS)) + ")", tuple(row[c] for c in COLUMNS)
-            )
+            conn.execute(_INSERT, (position, event_id, case, recorded.version, event.TYPE, item.schema_version, payload,
+                                   payload_sha256, recorded_at, recorded_by, link))
         except sqlite3.IntegrityError:
             # Asked only now: looking every given id up beforehand cost an import 4% of its time.
             if conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone():
@@ -372,7 +370,7 @@ class Writer:
             raise ConflictError(f"case {case} version {recorded.version} was written by another clerk first; retry") from None
         self.touched.add(case)
         self.states.put(case, new_state)
-        self.head = Head(position, row["hash"], recorded_at)
+        self.head = Head(position, link, recorded_at)
         return recorded
 
     def finish(self) -> Head:
@@ -449,12 +447,17 @@ def proposed_from_json(obj: object, clerk: str, source: str | None = None) -> Pr
             version=envelope.get("version"),
             position=envelope.get("position"),
             schema_version=schema_version,
-            payload=data if schema_version != ev.SCHEMA_VERSION else None,
+            stored=_stored(data if schema_version != ev.SCHEMA_VERSION else ev.payload(event)),
             hash=_field("hash", _hex_digest, envelope),
             source=source,
         )
     except (ValueError, TypeError) as error:
         raise InputError(str(error)) from None
+
+
+def _stored(payload: dict) -> tuple[str, str]:
+    text = canonical(payload)
+    return text, sha256(text)
 
 
 def _hex_digest(value: object) -> str:
