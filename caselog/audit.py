@@ -114,6 +114,8 @@ def replayed(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[tupl
     """
     head = store.head_at(conn, upto)
     path = next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main")
+    if not path:
+        raise InputError("an as-of view or a verify reads the log's file, and this log is in memory")
     with tempfile.TemporaryDirectory(prefix="caselog-") as scratch:
         fresh = sqlite3.connect(os.path.join(scratch, "projections.db"), isolation_level=None)
         try:

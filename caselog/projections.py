@@ -15,10 +15,13 @@ import itertools
 import json
 import sqlite3
 from collections import Counter, defaultdict
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from caselog import events as ev
 from caselog import figures, rules
+
+if TYPE_CHECKING:
+    from caselog.store import Head  # the store imports this module
 
 # Column name -> SQL type; the first columns listed in PRIMARY_KEYS are the key.
 TABLES: dict[str, dict[str, str]] = {
@@ -114,9 +117,11 @@ _KEY_LENGTH = 22
 _STEPS = ("case_concluded", "appeal_filed", "appeal_decided", "retrial_decided")
 _HEADS = _values(ev.HEADS)
 _LOSSES = _values(ev.LOSSES)
-_RANK = "CASE attendance " + " ".join(f"WHEN '{a}' THEN {r}" for a, r in ev.ATTENDANCE_RANK.items()) + " END"
+_RANK = "CASE h.attendance " + " ".join(f"WHEN '{a}' THEN {r}" for a, r in ev.ATTENDANCE_RANK.items()) + " END"
 _ATTENDANCE_OF_RANK = "CASE best_rank " + " ".join(f"WHEN {r} THEN '{a}'" for a, r in ev.ATTENDANCE_RANK.items()) + " END"
 
+# The events that stand, corrections applied.  ``+e."case"`` keeps SQLite from walking the
+# (case, version) index to spare a sort: that costs a random read of the table per row.
 _STANDING = """standing AS (
     SELECT +e."case" AS "case", e.position, e.event_id, e.type, coalesce(o.payload, e.payload) AS payload
     FROM {log}.events e LEFT JOIN temp._override o ON o.event_id = e.event_id
@@ -192,7 +197,7 @@ _UNITS = f"""
 INSERT INTO appearance_units
 WITH units AS (
     SELECT h."case", h.level, c.agency, min(h.held_on) AS first_held_on, count(*) AS hearings,
-           max({_RANK.replace("attendance", "h.attendance", 1)}) AS best_rank,
+           max({_RANK}) AS best_rank,
            max(coalesce(h.spoke, 0)) AS spoke, max(h.excuse IS NOT NULL) AS excused
     FROM hearings h JOIN cases c ON c."case" = h."case"
     WHERE {{cases}}
@@ -245,7 +250,7 @@ ORDER BY 1, 2
 _TOUCHED = '"case" IN (SELECT "case" FROM temp._touched)'
 
 
-def refresh(conn: sqlite3.Connection, head, cases: Iterable[str] | None = None, log: str = "main",
+def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | None = None, log: str = "main",
             upto: int | None = None) -> None:
     """Recompute the rows of ``cases`` (every case when None) from the log, and move the yearly figures.
 

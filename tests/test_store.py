@@ -108,3 +108,12 @@ def test_an_event_recorded_in_the_future_is_refused(log):
     with pytest.raises(store.InputError, match="in the future"):
         store.append(log.conn, [item])
     assert store.head(log.conn).position == 2
+
+
+def test_an_as_of_view_of_a_log_in_memory_is_refused_plainly():
+    """The as-of view rebuilds from the log's file in a scratch database; a log in memory has no file."""
+    from caselog import summary
+
+    conn = store.connect(":memory:")
+    with pytest.raises(store.InputError, match="in memory"):
+        summary.summary(conn, year=2022, as_of="2022-12-31")
