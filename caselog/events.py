@@ -324,7 +324,8 @@ FIELDS: dict[str, tuple[str, ...]] = {name: tuple(a.name for a in attrs.fields(c
 _FIELD_SETS = {name: frozenset(fields) for name, fields in FIELDS.items()}
 _REQUIRED = {name: tuple(a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING) for name, cls in EVENT_TYPES.items()}
 
-#: (type, from_version) -> function upgrading a stored payload to from_version + 1.
+#: (type, from_version) -> function upgrading a stored payload to from_version + 1.  The projections'
+#: SQL reads stored payloads directly: a version that renames a field it reads must teach it the old name.
 UPCASTERS: dict[tuple[str, int], Callable[[dict], dict]] = {}
 
 
