@@ -293,13 +293,6 @@ def history(conn: sqlite3.Connection, case: str, before: int | None = None) -> l
     return [_record(r) for r in conn.execute(sql, (case, before) if before else (case,))]
 
 
-def records(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[ev.Recorded]:
-    """Every logged event in log order, up to position ``upto``."""
-    sql = _SELECT + (" WHERE position <= ?" if upto is not None else "") + " ORDER BY position"
-    for row in conn.execute(sql, (upto,) if upto is not None else ()):
-        yield _record(row)
-
-
 def state_of(conn: sqlite3.Connection, case: str) -> rules.CaseState:
     return rules.fold(case, history(conn, case))
 
