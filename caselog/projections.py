@@ -189,7 +189,7 @@ SELECT "case", {_year(_field("filed_on", "filing"))}, {_field("filed_on", "filin
        CASE WHEN reversal > conclusion THEN substr(reversal, {_KEY_LENGTH + 1})
             ELSE substr(conclusion, {_KEY_LENGTH + 1}) END,
        appeals, remands, version
-FROM standing ORDER BY "case"
+FROM standing
 """
 
 # One case at one level (art. 7): its best attendance over its hearings, and whether a head spoke.
@@ -225,23 +225,28 @@ _APPEALS = f"""
 INSERT INTO appeals
 WITH {_STANDING % "('appeal_filed', 'appeal_decided', 'retrial_decided')"},
 steps AS MATERIALIZED (
-    SELECT "case", type, {_KEY} AS key, {_DATE} AS date, payload FROM standing
+    SELECT "case", type, {_KEY} AS key, {_DATE} AS date,
+           CASE WHEN type = 'appeal_filed' THEN {_field("appeal_case")} END AS appeal_case,
+           CASE WHEN type = 'appeal_filed' THEN {_field("appellant")} END AS appellant,
+           CASE WHEN type <> 'appeal_filed' THEN {_field("result")} END AS result,
+           CASE WHEN type <> 'appeal_filed' THEN {_field("disposition")} END AS disposition
+    FROM standing
 ),
 paired AS (
-    SELECT "case", type, key, date, payload, lead(type) OVER w AS next_type, lead(date) OVER w AS next_date,
-           lead(payload) OVER w AS next_payload
+    SELECT "case", type, key, date, appeal_case, appellant, lead(type) OVER w AS next_type,
+           lead(date) OVER w AS next_date, lead(result) OVER w AS next_result,
+           lead(disposition) OVER w AS next_disposition
     FROM steps WHERE type IN ('appeal_filed', 'appeal_decided')
     WINDOW w AS (PARTITION BY "case" ORDER BY key)
 )
-SELECT "case", row_number() OVER (PARTITION BY "case" ORDER BY key), 'second',
-       {_field("appeal_case")}, date, {_field("appellant")},
+SELECT "case", row_number() OVER (PARTITION BY "case" ORDER BY key), 'second', appeal_case, date, appellant,
        CASE WHEN next_type = 'appeal_decided' THEN next_date END,
-       CASE WHEN next_type = 'appeal_decided' THEN {_field("result", "next_payload")} END,
-       CASE WHEN next_type = 'appeal_decided' THEN {_field("disposition", "next_payload")} END
+       CASE WHEN next_type = 'appeal_decided' THEN next_result END,
+       CASE WHEN next_type = 'appeal_decided' THEN next_disposition END
 FROM paired WHERE type = 'appeal_filed'
 UNION ALL
 SELECT s."case", c.appeals + row_number() OVER (PARTITION BY s."case" ORDER BY s.key), 'retrial', NULL, NULL, NULL,
-       s.date, {_field("result", "s.payload")}, {_field("disposition", "s.payload")}
+       s.date, s.result, s.disposition
 FROM steps s JOIN cases c ON c."case" = s."case"
 WHERE s.type = 'retrial_decided'
 ORDER BY 1, 2
