@@ -12,13 +12,11 @@ fsync once, so FULL costs little.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import datetime as dt
 import gc
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import sqlite3
@@ -533,6 +531,9 @@ def verify_chain(conn: sqlite3.Connection, anchor: tuple[int, str] | None = None
     with contextlib.ExitStack() as stack:
         second = None
         if split < end:
+            import concurrent.futures  # only a long log's verify pays for these imports
+            import multiprocessing
+
             path = next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main")
             row = conn.execute("SELECT hash FROM events WHERE position = ?", (split,)).fetchone()
             pool = stack.enter_context(
