@@ -358,7 +358,7 @@ def make(type_: str, payload: dict) -> Event:
 
 
 _DEFAULTS = {
-    name: {a.name: a.default for a in attrs.fields(cls) if a.default is not attrs.NOTHING}
+    name: tuple((a.name, None if a.default is attrs.NOTHING else a.default) for a in attrs.fields(cls))
     for name, cls in EVENT_TYPES.items()
 }
 _set = object.__setattr__
@@ -366,12 +366,10 @@ _set = object.__setattr__
 
 def trusted(type_: str, payload: dict) -> Event:
     """An event from a payload the log already holds (checked on its way in): no validation."""
-    cls = EVENT_TYPES[type_]
-    event = object.__new__(cls)
-    for name, value in _DEFAULTS[type_].items():
-        _set(event, name, value)
-    for name, value in payload.items():
-        _set(event, name, value)
+    event = object.__new__(EVENT_TYPES[type_])
+    get = payload.get
+    for name, default in _DEFAULTS[type_]:
+        _set(event, name, get(name, default))
     return event
 
 
@@ -382,15 +380,13 @@ def payload(event: Event) -> dict:
 
 #: The fields that date an event in the world; no event type has more than one.
 DATE_FIELDS = ("filed_on", "held_on", "decided_on")
+_DATE_FIELD = {kind: next((f for f in fields if f in DATE_FIELDS), None) for kind, fields in FIELDS.items()}
 
 
 def business_date(event: Event) -> str | None:
     """The date the event happened in the world, if it has one."""
-    for name in DATE_FIELDS:
-        date = getattr(event, name, None)
-        if date is not None:
-            return date
-    return None
+    name = _DATE_FIELD[event.TYPE]
+    return None if name is None else getattr(event, name)
 
 
 @attrs.frozen
