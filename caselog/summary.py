@@ -47,16 +47,18 @@ def year_before(day: dt.date) -> dt.date:
 
 
 def _period_counts(conn: sqlite3.Connection, start: dt.date, end: dt.date, level: str) -> dict[str, dict[str, Counter]]:
-    """Counts for the period and the same dates a year earlier (同期), per agency."""
-    bounds = {"current_start": start.isoformat(), "current_end": end.isoformat(),
-              "previous_start": year_before(start).isoformat(), "previous_end": year_before(end).isoformat()}
-    bucket = ("CASE WHEN {date} BETWEEN :current_start AND :current_end THEN 'current' "
-              "WHEN {date} BETWEEN :previous_start AND :previous_end THEN 'previous' END")
-    counts = figures.tally(conn, "{date} BETWEEN :previous_start AND :current_end", bounds, bucket)
+    """Counts for the period and the same dates a year earlier (同期), per agency.
+
+    Each is counted on its own: a period longer than a year overlaps its predecessor.
+    """
+    periods = {"current": (start, end), "previous": (year_before(start), year_before(end))}
     table: dict[str, dict[str, Counter]] = defaultdict(lambda: {"current": Counter(), "previous": Counter()})
-    for (name, scope, agency, key), n in counts.items():
-        if scope == level:
-            table[agency][name][key] += n
+    for name, (low, high) in periods.items():
+        counts = figures.tally(conn, "{date} BETWEEN :low AND :high", {"low": low.isoformat(), "high": high.isoformat()},
+                               bucket=f"'{name}'")
+        for (_, scope, agency, key), n in counts.items():
+            if scope == level:
+                table[agency][name][key] += n
     return table
 
 

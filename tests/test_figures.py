@@ -244,6 +244,15 @@ def test_a_period_is_compared_with_the_same_dates_a_year_earlier(log):
     assert s["double_decline_streak"] is None
 
 
+def test_a_period_longer_than_a_year_counts_the_overlap_in_both(log):
+    """2021-01-01..2022-12-31 against 2020-01-01..2021-12-31: a 2021 filing is in both."""
+    log.file(2020, filed_on="2020-05-01")
+    log.file(2021, filed_on="2021-05-01")
+    log.file(2022, filed_on="2022-05-01")
+    s = summary.summary(log.conn, start=dt.date(2021, 1, 1), end=dt.date(2022, 12, 31))
+    assert (s["filed"], s["filed_prev"], s["filed_change_pct"]) == (2, 2, 0.0)
+
+
 def test_as_of_reproduces_a_published_summary_after_later_corrections(log):
     """A summary published at T is reproduced exactly with --as-of T after corrections, retractions and appeals."""
     case = _concluded_loss(log)
