@@ -10,7 +10,7 @@ import json
 import os
 import sqlite3
 import sys
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import click
 
@@ -422,11 +422,18 @@ def import_(env: Env, file: io.BufferedReader) -> None:
     if size > 1_000_000:
         with click.progressbar(length=size, label="importing", file=sys.stderr) as bar, \
                 ingest.proposals(file, env.clerk, lambda read: bar.update(read - bar.pos)) as items:
-            done = store.import_events(conn, items)
+            done = store.import_events(conn, _then(items, bar.render_finish))
     else:
         with ingest.proposals(file, env.clerk) as items:
             done = store.import_events(conn, items)
     message(f"imported {done} events; head {store.head(conn)}")
+
+
+def _then(items: Iterable, done: Callable[[], None]) -> Iterator:
+    """The items, then a word that every line is in and the projections are being refreshed."""
+    yield from items
+    done()
+    message("every line checked and appended; refreshing the projections before the commit")
 
 
 def _size(file: io.BufferedReader) -> int:
