@@ -113,7 +113,7 @@ def replayed(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[tupl
     change, so what it reads agrees with the caller's own snapshot.
     """
     head = store.head_at(conn, upto)
-    path = next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main")
+    path = store.file_of(conn)
     if not path:
         raise InputError("an as-of view or a verify reads the log's file, and this log is in memory")
     with tempfile.TemporaryDirectory(prefix="caselog-") as scratch:

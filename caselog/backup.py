@@ -76,7 +76,7 @@ def _copy(conn: sqlite3.Connection, partial: Path, pages: int,
 
 
 def _is_source(conn: sqlite3.Connection, target: Path) -> bool:
-    source = next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "")
+    source = store.file_of(conn)
     return bool(source) and os.path.samefile(source, target)
 
 

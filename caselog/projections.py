@@ -252,7 +252,8 @@ WHERE s.type = 'retrial_decided'
 ORDER BY 1, 2
 """
 
-_TOUCHED = '"case" IN (SELECT "case" FROM temp._touched)'
+def _touched(column: str) -> str:
+    return f'{column} IN (SELECT "case" FROM temp._touched)'
 
 
 def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | None = None, log: str = "main",
@@ -272,8 +273,8 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | None = 
         conn.execute('CREATE TEMP TABLE IF NOT EXISTS _touched ("case" TEXT PRIMARY KEY)')
         conn.execute("DELETE FROM temp._touched")
         conn.executemany("INSERT OR IGNORE INTO temp._touched VALUES (?)", ((case,) for case in cases))
-        touched = _TOUCHED
-        scope.append("e." + _TOUCHED)
+        touched = _touched('"case"')
+        scope.append(_touched('e."case"'))
     if upto is not None:
         scope.append("e.position <= :upto")
     events_scope = " AND ".join(scope)
@@ -286,7 +287,7 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | None = 
     for statement in (_CASES, _HEARINGS, _APPEALS):
         conn.execute(statement.format(log=log, scope=events_scope), params)
     for statement in (_UNITS, _OUTCOMES):
-        conn.execute(statement.format(cases=touched.replace('"case" IN', 'c."case" IN')))
+        conn.execute(statement.format(cases="1" if cases is None else _touched('c."case"')))
     moved = figures.tally(conn, touched)
     moved.subtract(before)
     _move_yearly_figures(conn, moved)

@@ -253,6 +253,11 @@ class Transaction:
             self.conn.execute("ROLLBACK")
 
 
+def file_of(conn: sqlite3.Connection) -> str:
+    """The path of the connection's main database; empty for a database in memory."""
+    return next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "")
+
+
 def head(conn: sqlite3.Connection) -> Head:
     row = conn.execute("SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1").fetchone()
     return Head(*row) if row else Head(0, GENESIS, "")
@@ -534,7 +539,7 @@ def verify_chain(conn: sqlite3.Connection, anchor: tuple[int, str] | None = None
             import concurrent.futures  # only a long log's verify pays for these imports
             import multiprocessing
 
-            path = next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main")
+            path = file_of(conn)
             row = conn.execute("SELECT hash FROM events WHERE position = ?", (split,)).fetchone()
             pool = stack.enter_context(
                 concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
