@@ -99,7 +99,7 @@ def rebuild(conn: sqlite3.Connection) -> store.Head:
         head = store.head(conn)
         projections.drop(conn)
         projections.create(conn)
-        projections.refresh(conn, head)
+        projections.refresh(conn, head, apart=store.file_of(conn))
     return head
 
 
@@ -124,7 +124,7 @@ def replayed(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[tupl
             fresh.execute("ATTACH DATABASE ? AS log", (path,))
             projections.create(fresh)
             fresh.execute("BEGIN")
-            projections.refresh(fresh, head, log="log", upto=head.position)
+            projections.refresh(fresh, head, log="log", upto=head.position, apart=path)
             fresh.execute("COMMIT")
             fresh.execute("DETACH DATABASE log")
             yield fresh, head
@@ -145,7 +145,7 @@ def verify(conn: sqlite3.Connection, anchor: str | None = None, check_projection
         head = store.verify_chain(conn, parse_anchor(anchor) if anchor else None)
         if check_projections:
             with replayed(conn) as (fresh, _):
-                problems = projections.differences(conn, fresh)
+                problems = projections.differences(conn, store.file_of(fresh))
             if problems:
                 raise TamperError("the projections differ from a rebuild (run `caselog rebuild`): " + "; ".join(problems))
     return head

@@ -10,7 +10,7 @@ what these two functions produce.
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Mapping
 
 from caselog.events import ATTENDANCES
@@ -64,26 +64,43 @@ COUNTED = {
 BY_YEAR = "CAST(substr({date}, 1, 4) AS INTEGER)"
 
 
-def tally(conn: sqlite3.Connection, where: str = "1", params: Mapping | None = None, bucket: str = BY_YEAR) -> Counter:
-    """Count projection rows as {(bucket, level scope, agency, count name): n}.
+#: {(bucket, level scope, agency): {count name: n}}; the agency CITY holds the whole city's counts.
+Tally = dict[tuple[object, str, str], Counter]
+
+
+def tally(conn: sqlite3.Connection, where: str = "1", params: Mapping | None = None, bucket: str = BY_YEAR) -> Tally:
+    """Count projection rows into buckets, per level scope and agency, and for the city.
 
     ``bucket`` and ``where`` are SQL over the row, with ``{date}`` standing for
     the date that places it; a row whose bucket is NULL is not counted.
     """
-    counts: Counter = Counter()
+    counts: Tally = defaultdict(Counter)
     for table, (date, names) in COUNTED.items():
         first = "level = 'first'" if table == "appearance_units" else "1"
-        sums = ", ".join(f"sum({sql})" for sql in names.values())
-        sql = (f'SELECT {bucket.format(date=date)} AS bucket, agency, {first} AS first, {sums} FROM "{table}" '
-               f"WHERE {where.format(date=date)} GROUP BY bucket, agency, first HAVING bucket IS NOT NULL")
+        sums = ", ".join(f"sum({sql}) AS n{i}" for i, sql in enumerate(names.values()))
+        city = ", ".join(f"sum(n{i})" for i in range(len(names)))
+        # The city's counts are the agencies' summed, in SQL over the few grouped rows.
+        sql = (f'WITH agencies AS (SELECT {bucket.format(date=date)} AS bucket, agency, {first} AS first, {sums} '
+               f'FROM "{table}" WHERE {where.format(date=date)} GROUP BY bucket, agency, first HAVING bucket IS NOT NULL) '
+               f"SELECT * FROM agencies UNION ALL SELECT bucket, {CITY!r}, first, {city} FROM agencies GROUP BY bucket, first")
         for key, agency, at_first, *values in conn.execute(sql, params or {}):
-            scopes = LEVEL_SCOPES if at_first else ("all",)
-            for name, n in zip(names, values):
-                if n:
-                    for scope in scopes:
-                        counts[(key, scope, agency, name)] += n
-                        counts[(key, scope, CITY, name)] += n
-    return counts
+            found = {name: n for name, n in zip(names, values) if n}
+            if found:
+                for scope in LEVEL_SCOPES if at_first else ("all",):
+                    counts[(key, scope, agency)].update(found)
+    return dict(counts)
+
+
+def difference(after: Tally, before: Tally) -> Tally:
+    """What changed between two tallies, groups without a change left out."""
+    out: Tally = {}
+    for group in after.keys() | before.keys():
+        change = Counter(after.get(group, ()))
+        change.subtract(before.get(group, ()))
+        change = Counter({name: n for name, n in change.items() if n})
+        if change:
+            out[group] = change
+    return out
 
 
 def ratio(numerator: int, denominator: int) -> float | None:

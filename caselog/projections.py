@@ -11,11 +11,13 @@ difference a refresh made.  ``differences`` checks a database against a rebuild.
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import json
+import operator
+import os
 import sqlite3
 from collections import Counter, defaultdict
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from caselog import events as ev
 from caselog import figures, rules
@@ -63,13 +65,6 @@ PRIMARY_KEYS = {
     "outcomes": ("case",), "appeals": ("case", "seq"), "yearly_figures": ("year", "level", "agency"),
     "_caselog_projection": ("name",),
 }
-# For the canned queries and the summary's agency check.  Each entry of an index of a WITHOUT ROWID
-# table carries the row's whole key, so only indexes something reads are kept.
-INDEXES = {
-    "appearance_units": [("year", "agency")],
-    "outcomes": [("year", "agency")],
-    "cases": [("agency",)],
-}
 CASE_TABLES = ("cases", "hearings", "appearance_units", "outcomes", "appeals")
 
 
@@ -78,15 +73,13 @@ def _quote(name: str) -> str:
 
 
 def create(conn: sqlite3.Connection) -> None:
+    # No secondary indexes: the canned queries and the summary ran as fast without them at a
+    # million events, and each one cost every refresh and rebuild its upkeep.
     for name, columns in TABLES.items():
         cols = ", ".join(f"{_quote(c)} {t}" for c, t in columns.items())
         pk = ", ".join(map(_quote, PRIMARY_KEYS[name]))
         # WITHOUT ROWID: each row is stored once, in its key's b-tree, not again in an index of the key.
         conn.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({cols}, PRIMARY KEY ({pk})) WITHOUT ROWID')
-        for index in INDEXES.get(name, ()):
-            conn.execute(
-                f'CREATE INDEX IF NOT EXISTS "idx_{name}_{"_".join(index)}" ON "{name}" ({", ".join(map(_quote, index))})'
-            )
 
 
 def drop(conn: sqlite3.Connection) -> None:
@@ -171,13 +164,11 @@ decisions AS MATERIALIZED (
            count(CASE WHEN result = 'remanded' THEN 1 END) AS remands
     FROM steps GROUP BY "case"
 ),
-versions AS MATERIALIZED (
-    SELECT e."case", max(e.version) AS version FROM {{log}}.events e WHERE {{scope}} GROUP BY e."case"
-),
 standing AS (
-    SELECT d."case", v.version, filing, reversal, appeal, appeal_decision, appeals, remands,
+    SELECT d."case", filing, reversal, appeal, appeal_decision, appeals, remands,
+           (SELECT max(e.version) FROM {{log}}.events e WHERE e."case" = d."case" AND {{scope}}) AS version,
            CASE WHEN remand IS NULL OR remand < substr(conclusion, 1, {_KEY_LENGTH}) THEN conclusion END AS conclusion
-    FROM decisions d JOIN versions v ON v."case" = d."case" WHERE filing IS NOT NULL
+    FROM decisions d WHERE filing IS NOT NULL
 )
 SELECT "case", {_year(_field("filed_on", "filing"))}, {_field("filed_on", "filing")},
        {_field("court", "filing")}, {_field("agency", "filing")}, {_field("cause", "filing")},
@@ -233,13 +224,13 @@ steps AS MATERIALIZED (
     FROM standing
 ),
 paired AS (
-    SELECT "case", type, key, date, appeal_case, appellant, lead(type) OVER w AS next_type,
-           lead(date) OVER w AS next_date, lead(result) OVER w AS next_result,
+    SELECT "case", type, date, appeal_case, appellant, sum(type = 'appeal_filed') OVER w AS seq,
+           lead(type) OVER w AS next_type, lead(date) OVER w AS next_date, lead(result) OVER w AS next_result,
            lead(disposition) OVER w AS next_disposition
     FROM steps WHERE type IN ('appeal_filed', 'appeal_decided')
     WINDOW w AS (PARTITION BY "case" ORDER BY key)
 )
-SELECT "case", row_number() OVER (PARTITION BY "case" ORDER BY key), 'second', appeal_case, date, appellant,
+SELECT "case", seq, 'second', appeal_case, date, appellant,
        CASE WHEN next_type = 'appeal_decided' THEN next_date END,
        CASE WHEN next_type = 'appeal_decided' THEN next_result END,
        CASE WHEN next_type = 'appeal_decided' THEN next_disposition END
@@ -256,16 +247,21 @@ def _touched(column: str) -> str:
     return f'{column} IN (SELECT "case" FROM temp._touched)'
 
 
+APART_FROM = 200_000  # events: below this, a second process costs more than it saves
+_MINE = 0.5  # the share of the cases this process computes; it also copies the other share in
+
+
 def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | None = None, log: str = "main",
-            upto: int | None = None) -> None:
+            upto: int | None = None, apart: str = "") -> None:
     """Recompute the rows of ``cases`` (every case when None) from the log, and move the yearly figures.
 
     ``log`` names the attached database holding ``events`` (the as-of view
     writes into a scratch database); only events up to position ``upto`` count.
-    ``head`` is the chain head the result reflects.
+    ``head`` is the chain head the result reflects.  ``apart`` is the log's file
+    when another connection sees the same events (none is this transaction's own):
+    a long log's full refresh then computes part of the cases in a second process.
     """
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS _override (event_id TEXT PRIMARY KEY, payload TEXT, retracted INTEGER)")
-    conn.execute("DELETE FROM temp._override")
     scope = ["1"]
     if cases is None:
         touched = "1"
@@ -277,22 +273,77 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | None = 
         scope.append(_touched('e."case"'))
     if upto is not None:
         scope.append("e.position <= :upto")
-    events_scope = " AND ".join(scope)
     params = {"upto": upto}
 
     before = figures.tally(conn, touched)
     for name in CASE_TABLES:
         conn.execute(f'DELETE FROM "{name}" WHERE {touched}')
+    if cases is None and apart and head.position >= APART_FROM and (os.cpu_count() or 1) > 1:
+        after = _fill_in_two(conn, log, scope, params, apart)
+    else:
+        _fill(conn, log, " AND ".join(scope), "1" if cases is None else _touched('c."case"'), params)
+        after = figures.tally(conn, touched)
+    _move_yearly_figures(conn, figures.difference(after, before) if before else after)
+    if head.position:  # an empty log has no projection head, like a new database
+        conn.execute("INSERT OR REPLACE INTO _caselog_projection VALUES ('log', ?, ?)", (head.position, head.hash))
+
+
+def _fill(conn: sqlite3.Connection, log: str, events_scope: str, cases_scope: str, params: dict) -> None:
+    """Write the case tables' rows of the events in ``events_scope`` (SQL over ``e``), whose
+    cases ``cases_scope`` (SQL over ``c``) picks out of the cases table."""
+    conn.execute("DELETE FROM temp._override")
     _write_overrides(conn, log, events_scope, params)
     for statement in (_CASES, _HEARINGS, _APPEALS):
         conn.execute(statement.format(log=log, scope=events_scope), params)
     for statement in (_UNITS, _OUTCOMES):
-        conn.execute(statement.format(cases="1" if cases is None else _touched('c."case"')))
-    moved = figures.tally(conn, touched)
-    moved.subtract(before)
-    _move_yearly_figures(conn, moved)
-    if head.position:  # an empty log has no projection head, like a new database
-        conn.execute("INSERT OR REPLACE INTO _caselog_projection VALUES ('log', ?, ?)", (head.position, head.hash))
+        conn.execute(statement.format(cases=cases_scope), params)
+
+
+def _fill_in_two(conn: sqlite3.Connection, log: str, scope: list[str], params: dict, path: str) -> figures.Tally:
+    """A full refresh on both cores: the cases from ``split`` on are computed by a second process
+    into a scratch file, the rest here; then their rows are copied in.  Returns the tally of all rows.
+
+    Cases are independent of each other, so the halves are the same SQL over two ranges of cases.
+    """
+    import concurrent.futures  # only a long log's full refresh pays for these imports
+    import multiprocessing
+    import tempfile
+
+    events = conn.execute(f"SELECT count(*) FROM {log}.events").fetchone()[0]
+    row = conn.execute(f'SELECT "case" FROM {log}.events ORDER BY "case" LIMIT 1 OFFSET ?',
+                       (int(events * _MINE),)).fetchone()
+    split = {"split": row[0], **params}
+    with tempfile.TemporaryDirectory(prefix="caselog-") as folder, concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        scratch = os.path.join(folder, "apart.db")
+        theirs = pool.submit(_fill_apart, path, scratch, " AND ".join([*scope, '+e."case" >= :split']), split)
+        _fill(conn, log, " AND ".join([*scope, '+e."case" < :split']), "1", split)
+        counts = figures.tally(conn)
+        for group, found in theirs.result().items():
+            counts.setdefault(group, Counter()).update(found)
+        with _attached(conn, scratch, "apart"):
+            for name in CASE_TABLES:
+                conn.execute(f'INSERT INTO "{name}" SELECT * FROM {_SCRATCH}apart."{name}"')
+    return counts
+
+
+def _fill_apart(path: str, scratch: str, events_scope: str, params: dict) -> figures.Tally:
+    """The second process of a full refresh: the rows of ``events_scope`` into a scratch file, and their tally."""
+    conn = sqlite3.connect(scratch, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")  # scratch: nothing to recover after a crash
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("ATTACH DATABASE ? AS log", (path,))
+        create(conn)
+        conn.execute("CREATE TEMP TABLE _override (event_id TEXT PRIMARY KEY, payload TEXT, retracted INTEGER)")
+        conn.execute("BEGIN")
+        _fill(conn, "log", events_scope, "1", params)
+        counts = figures.tally(conn)
+        conn.execute("COMMIT")
+        return counts
+    finally:
+        conn.close()
 
 
 def _write_overrides(conn: sqlite3.Connection, log: str, scope: str, params: dict) -> None:
@@ -328,12 +379,14 @@ def _insert(name: str) -> str:
     return f'INSERT INTO "{name}" VALUES ({", ".join("?" * len(TABLES[name]))})'
 
 
-def _move_yearly_figures(conn: sqlite3.Connection, moved: Counter) -> None:
+_figure_values = operator.itemgetter(*figures.KEYS)
+
+
+def _move_yearly_figures(conn: sqlite3.Connection, moved: figures.Tally) -> None:
     """Add the counts' changes, then derive every touched series again (rates, changes, streaks)."""
-    changes: dict[tuple[str, str], dict[int, Counter]] = defaultdict(lambda: defaultdict(Counter))
-    for (year, level, agency, key), n in moved.items():
-        if n:
-            changes[(level, agency)][year][key] += n
+    changes: dict[tuple[str, str], dict[int, Counter]] = defaultdict(dict)
+    for (year, level, agency), change in moved.items():
+        changes[(level, agency)][year] = change
     if not changes:
         return
     counts_cols = ", ".join(map(_quote, figures.COUNTS))
@@ -355,7 +408,7 @@ def _move_yearly_figures(conn: sqlite3.Connection, moved: Counter) -> None:
             series.setdefault(year, Counter()).update(counts)
         derived = figures.derive_series(series)
         rows.extend(
-            (year, level, agency, *(derived[year][k] for k in figures.KEYS))
+            (year, level, agency, *_figure_values(derived[year]))
             for year in sorted(series) if figures.active(series[year])
         )
     conn.executemany(_insert("yearly_figures"), rows)
@@ -366,34 +419,43 @@ def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
     return {name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr) for name in TABLES}
 
 
-_BATCH = 10_000
-
-
-def differences(live: sqlite3.Connection, fresh: sqlite3.Connection) -> list[str]:
-    """The tables whose rows differ between two databases, walked side by side in key order."""
+def differences(conn: sqlite3.Connection, rebuilt: str) -> list[str]:
+    """The tables whose rows differ from those of the database file ``rebuilt``, compared in SQL:
+    a row matches when the other side holds the same key with the same values."""
     out = []
-    for name, keys in PRIMARY_KEYS.items():
-        width = len(keys)
-        sql = f'SELECT * FROM "{name}" ORDER BY ' + ", ".join(map(_quote, keys))
-        mine, theirs = live.execute(sql), fresh.execute(sql)
-        # Equal tables are the rule: compare whole batches, and walk row by row only from the first
-        # batch that differs.
-        while True:
-            a_rows, b_rows = mine.fetchmany(_BATCH), theirs.fetchmany(_BATCH)
-            if a_rows != b_rows or not a_rows:
-                break
-        mine, theirs = itertools.chain(a_rows, mine), itertools.chain(b_rows, theirs)
-        a, b = next(mine, None), next(theirs, None)
-        extra = missing = 0
-        while a is not None or b is not None:
-            if b is None or (a is not None and a[:width] < b[:width]):
-                extra, a = extra + 1, next(mine, None)
-            elif a is None or b[:width] < a[:width]:
-                missing, b = missing + 1, next(theirs, None)
-            else:
-                if a != b:
-                    extra, missing = extra + 1, missing + 1
-                a, b = next(mine, None), next(theirs, None)
-        if extra or missing:
-            out.append(f"{name}: {extra} row(s) not in a rebuild, {missing} missing")
+    with _attached(conn, rebuilt, "rebuilt"):
+        for name, keys in PRIMARY_KEYS.items():
+            on = " AND ".join(f"a.{_quote(k)} = b.{_quote(k)}" for k in keys)
+            same = " AND ".join(f"a.{_quote(c)} IS b.{_quote(c)}" for c in TABLES[name] if c not in keys) or "1"
+            (mine,) = conn.execute(f'SELECT count(*) FROM main."{name}"').fetchone()
+            (theirs,) = conn.execute(f'SELECT count(*) FROM {_SCRATCH}rebuilt."{name}"').fetchone()
+            (matched,) = conn.execute(
+                f'SELECT count(*) FROM main."{name}" a JOIN {_SCRATCH}rebuilt."{name}" b ON {on} WHERE {same}'
+            ).fetchone()
+            if mine != matched or theirs != matched:
+                out.append(f"{name}: {mine - matched} row(s) not in a rebuild, {theirs - matched} missing")
     return out
+
+
+# A scratch database that a transaction has read (a second process's rows, a rebuild to compare with)
+# cannot be detached before the transaction ends; the store lets it go then.
+_SCRATCH = "_scratch_"
+
+
+@contextlib.contextmanager
+def _attached(conn: sqlite3.Connection, path: str, name: str) -> Iterator[None]:
+    """``path`` attached as a scratch database named ``name``, detached after use or, inside a
+    transaction, by ``let_go_of_scratch`` when it ends."""
+    name = _SCRATCH + name
+    conn.execute(f"ATTACH DATABASE ? AS {name}", (path,))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(sqlite3.OperationalError):
+            conn.execute(f"DETACH DATABASE {name}")
+
+
+def let_go_of_scratch(conn: sqlite3.Connection) -> None:
+    for _, name, _ in conn.execute("PRAGMA database_list").fetchall():
+        if name.startswith(_SCRATCH):
+            conn.execute(f"DETACH DATABASE {name}")

@@ -251,6 +251,7 @@ class Transaction:
             self.conn.execute("COMMIT")
         elif self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
+        projections.let_go_of_scratch(self.conn)
 
 
 def file_of(conn: sqlite3.Connection) -> str:
@@ -282,6 +283,7 @@ def reading(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         yield conn
     finally:
         conn.execute("COMMIT")
+        projections.let_go_of_scratch(conn)
 
 
 def _record(row: tuple) -> ev.Recorded:

@@ -56,9 +56,9 @@ def _period_counts(conn: sqlite3.Connection, start: dt.date, end: dt.date, level
     for name, (low, high) in periods.items():
         counts = figures.tally(conn, "{date} BETWEEN :low AND :high", {"low": low.isoformat(), "high": high.isoformat()},
                                bucket=f"'{name}'")
-        for (_, scope, agency, key), n in counts.items():
+        for (_, scope, agency), found in counts.items():
             if scope == level:
-                table[agency][name][key] += n
+                table[agency][name].update(found)
     return table
 
 
@@ -74,7 +74,9 @@ def summary(conn: sqlite3.Connection, *, year: int | None = None, start: dt.date
         raise InputError(f"the period starts ({start}) after it ends ({end})")
     moment = store.timestamp(as_of) if as_of is not None else None
     with store.reading(conn), view(conn, moment) as (source, head):
-        if agency is not None and not source.execute("SELECT 1 FROM cases WHERE agency = ? LIMIT 1", (agency,)).fetchone():
+        # Every case is counted in the year it was filed, so its agency has rows in yearly_figures.
+        if agency is not None and (agency == figures.CITY or not source.execute(
+                "SELECT 1 FROM yearly_figures WHERE agency = ? LIMIT 1", (agency,)).fetchone()):
             raise InputError(f"no case of agency {agency!r} in the log")
         if year is not None:
             series = _yearly_series(source, level)

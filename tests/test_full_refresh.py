@@ -1,0 +1,129 @@
+"""A long log's full refresh (rebuild, verify, as-of) runs on two cores: the same rows as on one.
+
+``projections.APART_FROM`` is lowered so that a small national log takes the
+two-process path; each test holds it against the one-process path or a known change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+
+import pytest
+
+from caselog import audit, projections, store, synthetic
+from integrity_support import copy_db, invoke, jsonl
+
+TODAY = dt.date(2026, 11, 26)
+
+
+@pytest.fixture(scope="module")
+def national_db(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("full-refresh")
+    source = folder / "national.jsonl"
+    source.write_text(jsonl(list(synthetic.national(4_000, today=TODAY))), "utf-8")
+    db = folder / "national.db"
+    result = invoke(db, "import", str(source))
+    assert result.exit_code == 0, result.output
+    return db
+
+
+@pytest.fixture
+def db(national_db, tmp_path):
+    return copy_db(national_db, tmp_path / "caselog.db")
+
+
+def two_processes(monkeypatch) -> list[str]:
+    """Take the two-process path from now on; returns the split cases, one per full refresh."""
+    monkeypatch.setattr(projections, "APART_FROM", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    splits: list[str] = []
+    fill_in_two = projections._fill_in_two
+
+    def spied(conn, log, scope, params, path):
+        counts = fill_in_two(conn, log, scope, params, path)
+        splits.append(conn.execute(f'SELECT "case" FROM {log}.events ORDER BY "case" LIMIT 1 OFFSET '
+                                   f"(SELECT count(*) * {projections._MINE} FROM {log}.events)").fetchone()[0])
+        return counts
+
+    monkeypatch.setattr(projections, "_fill_in_two", spied)
+    return splits
+
+
+def snapshot(db) -> dict[str, list[tuple]]:
+    with sqlite3.connect(db) as conn:
+        return projections.snapshot(conn)
+
+
+def test_a_rebuild_on_two_cores_equals_the_incremental_projections(db, monkeypatch):
+    imported = snapshot(db)
+    splits = two_processes(monkeypatch)
+    assert invoke(db, "rebuild").exit_code == 0
+    assert len(splits) == 1
+    rebuilt = snapshot(db)
+    assert rebuilt == imported
+    # Both halves are there: cases on each side of the split.
+    cases = [row[0] for row in rebuilt["cases"]]
+    assert cases[0] < splits[0] <= cases[-1]
+
+
+def test_two_rebuilds_on_one_connection(db, monkeypatch):
+    """The second process's scratch file stays attached until its transaction ends; a second rebuild still works."""
+    before = snapshot(db)
+    two_processes(monkeypatch)
+    conn = store.connect(db)
+    try:
+        audit.rebuild(conn)
+        audit.rebuild(conn)
+        assert audit.verify(conn).position == store.head(conn).position
+    finally:
+        conn.close()
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("where", ["min", "max"])
+def test_verify_on_two_cores_catches_an_edited_row_on_either_side_of_the_split(db, monkeypatch, where):
+    two_processes(monkeypatch)
+    assert invoke(db, "verify").exit_code == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute(f'UPDATE cases SET court = \'篡改法院\' WHERE "case" = (SELECT {where}("case") FROM cases)')
+    result = invoke(db, "verify")
+    assert result.exit_code == 1
+    assert "cases: 1 row(s) not in a rebuild, 1 missing" in result.stderr, result.output
+
+
+@pytest.mark.parametrize("change, expected", [
+    ('DELETE FROM hearings WHERE "case" = (SELECT min("case") FROM hearings)',
+     "hearings: 0 row(s) not in a rebuild, {n} missing"),
+    ("INSERT INTO appeals VALUES ('(2099)浙0302行初1号', 1, 'second', NULL, NULL, NULL, NULL, NULL, NULL)",
+     "appeals: 1 row(s) not in a rebuild, 0 missing"),
+    ("UPDATE yearly_figures SET appearance_rate = 0.5 WHERE agency = '' AND level = 'all' "
+     "AND year = (SELECT max(year) FROM yearly_figures)", "yearly_figures: 1 row(s) not in a rebuild, 1 missing"),
+])
+def test_differences_count_rows_extra_missing_and_changed(db, change, expected):
+    conn = store.connect(db)
+    try:
+        with audit.replayed(conn) as (fresh, _):
+            rebuilt = store.file_of(fresh)
+            assert projections.differences(conn, rebuilt) == []
+            n = conn.execute(change).rowcount
+            assert n >= 1
+            assert projections.differences(conn, rebuilt) == [expected.format(n=n)]
+    finally:
+        conn.close()
+
+
+def test_an_as_of_summary_on_two_cores_equals_one_on_one(db, monkeypatch):
+    with sqlite3.connect(db) as conn:
+        (moment,) = conn.execute("SELECT recorded_at FROM events WHERE position = 2500").fetchone()
+        (year,) = conn.execute("SELECT max(year) FROM yearly_figures").fetchone()
+    args = ("summary", "--year", str(year), "--as-of", moment, "--format", "json")
+    one = invoke(db, *args)
+    splits = two_processes(monkeypatch)
+    two = invoke(db, *args)
+    assert one.exit_code == two.exit_code == 0, (one.output, two.output)
+    assert len(splits) == 1
+    assert json.loads(two.stdout) == json.loads(one.stdout)
+    assert json.loads(one.stdout)["head"]["position"] == 2500
