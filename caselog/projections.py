@@ -2,8 +2,9 @@
 
 One function writes them all: ``refresh`` recomputes the rows of a set of cases
 from the log in set-based SQL.  An append or an import refreshes the cases it
-touched, inside its own transaction; the rebuild and the as-of view refresh
-every case.  The SQL below is where a case's standing is read from its events
+touched, inside its own transaction; the rebuild, verify and the as-of view
+refresh every case, a long log's on both cores (half the cases each, the same
+SQL).  The SQL below is where a case's standing is read from its events
 (corrections applied, retractions dropped, replayed in business-date order);
 ``figures.tally`` counts the rows, and the yearly figures move by the
 difference a refresh made.  ``differences`` checks a database against a rebuild.
@@ -20,7 +21,7 @@ from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from caselog import events as ev
-from caselog import figures, rules
+from caselog import cores, figures, rules
 
 if TYPE_CHECKING:
     from caselog.store import Head  # the store imports this module
@@ -248,7 +249,7 @@ def _touched(column: str) -> str:
 
 
 APART_FROM = 200_000  # events: below this, a second process costs more than it saves
-_MINE = 0.5  # the share of the cases this process computes; it also copies the other share in
+_MINE = 0.47  # the share of the cases this process computes; it also copies the other share in
 
 
 def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | None = None, log: str = "main",
@@ -305,17 +306,13 @@ def _fill_in_two(conn: sqlite3.Connection, log: str, scope: list[str], params: d
 
     Cases are independent of each other, so the halves are the same SQL over two ranges of cases.
     """
-    import concurrent.futures  # only a long log's full refresh pays for these imports
-    import multiprocessing
     import tempfile
 
     events = conn.execute(f"SELECT count(*) FROM {log}.events").fetchone()[0]
     row = conn.execute(f'SELECT "case" FROM {log}.events ORDER BY "case" LIMIT 1 OFFSET ?',
                        (int(events * _MINE),)).fetchone()
     split = {"split": row[0], **params}
-    with tempfile.TemporaryDirectory(prefix="caselog-") as folder, concurrent.futures.ProcessPoolExecutor(
-        1, mp_context=multiprocessing.get_context("spawn")
-    ) as pool:
+    with tempfile.TemporaryDirectory(prefix="caselog-") as folder, cores.second_process() as pool:
         scratch = os.path.join(folder, "apart.db")
         theirs = pool.submit(_fill_apart, path, scratch, " AND ".join([*scope, '+e."case" >= :split']), split)
         _fill(conn, log, " AND ".join([*scope, '+e."case" < :split']), "1", split)

@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Iterator
 import attrs
 
 from caselog import events as ev
-from caselog import projections, rules
+from caselog import cores, projections, rules
 from caselog.errors import CaselogError, ConflictError, InputError, RuleViolation, TamperError
 
 GENESIS = "0" * 64
@@ -538,14 +538,9 @@ def verify_chain(conn: sqlite3.Connection, anchor: tuple[int, str] | None = None
     with contextlib.ExitStack() as stack:
         second = None
         if split < end:
-            import concurrent.futures  # only a long log's verify pays for these imports
-            import multiprocessing
-
             path = file_of(conn)
             row = conn.execute("SELECT hash FROM events WHERE position = ?", (split,)).fetchone()
-            pool = stack.enter_context(
-                concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-            )
+            pool = stack.enter_context(cores.second_process())
             second = pool.submit(_verify_stretch, path, split + 1, end, row[0] if row else GENESIS, anchor)
         broken = []
         try:

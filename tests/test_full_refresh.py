@@ -13,7 +13,8 @@ import sqlite3
 
 import pytest
 
-from caselog import audit, projections, store, synthetic
+from caselog import audit, cores, projections, store, synthetic
+from caselog.errors import CaselogError
 from integrity_support import copy_db, invoke, jsonl
 
 TODAY = dt.date(2026, 11, 26)
@@ -127,3 +128,9 @@ def test_an_as_of_summary_on_two_cores_equals_one_on_one(db, monkeypatch):
     assert len(splits) == 1
     assert json.loads(two.stdout) == json.loads(one.stdout)
     assert json.loads(one.stdout)["head"]["position"] == 2500
+
+
+def test_a_second_process_that_dies_is_a_one_line_error():
+    with pytest.raises(CaselogError, match="stopped unexpectedly"):
+        with cores.second_process() as pool:
+            pool.submit(os._exit, 1).result()

@@ -1,0 +1,22 @@
+"""The second core: one spawned worker process for half of a long job (a chain check, a full refresh)."""
+
+from __future__ import annotations
+
+import contextlib
+from concurrent.futures import Executor
+from typing import Iterator
+
+from caselog.errors import CaselogError
+
+
+@contextlib.contextmanager
+def second_process() -> Iterator[Executor]:
+    """A pool of one worker; if it dies (killed, out of memory) the job fails with a one-line error."""
+    import concurrent.futures.process  # only a long job pays for these imports
+    import multiprocessing
+
+    try:
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            yield pool
+    except concurrent.futures.process.BrokenProcessPool:
+        raise CaselogError("the second process working on the log stopped unexpectedly; nothing was changed") from None
