@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import statistics
 import subprocess
 import time
@@ -50,7 +51,18 @@ def setup(tmp_path_factory):
         "count_before": count(base),
         "count_after": count(done),
         "duration": statistics.median(durations),
+        "trigger": no_replace_trigger(base) or pytest.fail("the example log has no trigger refusing INSERT OR REPLACE"),
     }
+
+
+def no_replace_trigger(db) -> str | None:
+    """An import sets this trigger aside inside its transaction: a crash must never leave it away."""
+    conn = sqlite3.connect(db)
+    try:
+        row = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events_no_replace'").fetchone()
+        return row and row[0]
+    finally:
+        conn.close()
 
 
 def start_import(db, source) -> subprocess.Popen:
@@ -93,6 +105,7 @@ def test_import_killed_at_random_lands_all_or_nothing(trial, setup, tmp_path):
         f"(nothing landed) or {setup['count_after']} (all landed)"
     )
     assert integrity(db) == "ok"
+    assert no_replace_trigger(db) == setup["trigger"], "the trigger refusing INSERT OR REPLACE is not as it was"
     verified = invoke(db, "verify")
     assert verified.exit_code == 0, verified.output
     expected = setup["before"] if landed == setup["count_before"] else setup["after"]

@@ -11,7 +11,7 @@ import pytest
 from builders import LogBuilder
 from caselog import events as ev
 from caselog import store
-from caselog.errors import ConflictError
+from caselog.errors import CaselogError, ConflictError
 
 EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "small-city.jsonl"
 
@@ -117,3 +117,43 @@ def test_an_as_of_view_of_a_log_in_memory_is_refused_plainly():
     conn = store.connect(":memory:")
     with pytest.raises(store.InputError, match="in memory"):
         summary.summary(conn, year=2022, as_of="2022-12-31")
+
+
+def _no_replace_trigger(db: Path) -> str | None:
+    conn = sqlite3.connect(db)
+    try:
+        row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'events_no_replace'").fetchone()
+        return row[0] if row else None
+    finally:
+        conn.close()
+
+
+def test_an_import_sets_the_replace_trigger_aside_only_inside_its_own_transaction(tmp_path):
+    """Seen from any other connection, during and after an import, accepted or refused, the trigger is there."""
+    store.connect(tmp_path / "new.db").close()
+    created = _no_replace_trigger(tmp_path / "new.db")
+    assert created and "RAISE(ABORT" in created
+    db = tmp_path / "caselog.db"
+    conn = store.connect(db)
+    seen = []
+
+    def items(lines):
+        for n, item in enumerate(store.read_jsonl(lines, "x"), 1):
+            if n == 100:
+                seen.append(_no_replace_trigger(db))
+            yield item
+
+    with open(EXAMPLE, "rb") as fh:
+        store.import_events(conn, items(fh))
+    assert seen == [created]
+    assert _no_replace_trigger(db) == created
+
+    conn.close()
+
+    other = tmp_path / "refused.db"
+    conn = store.connect(other)
+    bad = [*EXAMPLE.read_bytes().splitlines()[:50], b'{"type": "case_filed"}']
+    with pytest.raises(CaselogError, match="line 51"):
+        store.import_events(conn, store.read_jsonl(bad, "x"))
+    conn.close()
+    assert _no_replace_trigger(other) == created
