@@ -93,6 +93,8 @@ def tally(conn: sqlite3.Connection, where: str = "1", params: Mapping | None = N
 
 def difference(after: Tally, before: Tally) -> Tally:
     """What changed between two tallies, groups without a change left out."""
+    if not before:  # a refresh of a log whose tables were empty: the common bulk case
+        return after
     out: Tally = {}
     for group in after.keys() | before.keys():
         change = Counter(after.get(group, ()))

@@ -18,7 +18,8 @@ import operator
 import os
 import sqlite3
 from collections import Counter, defaultdict
-from typing import TYPE_CHECKING, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
 from caselog import events as ev
 from caselog import cores, figures, rules
@@ -66,6 +67,8 @@ PRIMARY_KEYS = {
     "outcomes": ("case",), "appeals": ("case", "seq"), "yearly_figures": ("year", "level", "agency"),
     "_caselog_projection": ("name",),
 }
+T = TypeVar("T")
+Series = dict[tuple[str, str], dict[int, Counter]]  # {(level, agency): {year: counts}}
 CASE_TABLES = ("cases", "hearings", "appearance_units", "outcomes", "appeals")
 
 
@@ -280,11 +283,15 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | None = 
     for name in CASE_TABLES:
         conn.execute(f'DELETE FROM "{name}" WHERE {touched}')
     if cases is None and apart and head.position >= APART_FROM and (os.cpu_count() or 1) > 1:
-        after = _fill_in_two(conn, log, scope, params, apart)
+        stored = _stored_series(conn, None)
+        deleted, rows = _fill_in_two(conn, log, scope, params, apart,
+                                     lambda after: _yearly_rows(figures.difference(after, before), stored))
     else:
         _fill(conn, log, " AND ".join(scope), "1" if cases is None else _touched('c."case"'), params)
-        after = figures.tally(conn, touched)
-    _move_yearly_figures(conn, figures.difference(after, before) if before else after)
+        moved = figures.difference(figures.tally(conn, touched), before)
+        deleted, rows = _yearly_rows(moved, _stored_series(conn, {(level, agency) for _, level, agency in moved}))
+    conn.executemany("DELETE FROM yearly_figures WHERE year = ? AND level = ? AND agency = ?", deleted)
+    conn.executemany(_insert("yearly_figures"), rows)
     if head.position:  # an empty log has no projection head, like a new database
         conn.execute("INSERT OR REPLACE INTO _caselog_projection VALUES ('log', ?, ?)", (head.position, head.hash))
 
@@ -300,9 +307,11 @@ def _fill(conn: sqlite3.Connection, log: str, events_scope: str, cases_scope: st
         conn.execute(statement.format(cases=cases_scope), params)
 
 
-def _fill_in_two(conn: sqlite3.Connection, log: str, scope: list[str], params: dict, path: str) -> figures.Tally:
+def _fill_in_two(conn: sqlite3.Connection, log: str, scope: list[str], params: dict, path: str,
+                 then: Callable[[figures.Tally], T]) -> T:
     """A full refresh on both cores: the cases from ``split`` on are computed by a second process
-    into a scratch file, the rest here; then their rows are copied in.  Returns the tally of all rows.
+    into a scratch file, the rest here; then their rows are copied in.  Returns ``then`` of the tally
+    of all rows, run while the rows are copied.
 
     Cases are independent of each other, so the halves are the same SQL over two ranges of cases.
     """
@@ -319,10 +328,12 @@ def _fill_in_two(conn: sqlite3.Connection, log: str, scope: list[str], params: d
         counts = figures.tally(conn)
         for group, found in theirs.result().items():
             counts.setdefault(group, Counter()).update(found)
-        with _attached(conn, scratch, "apart"):
+        with _attached(conn, scratch, "apart"), ThreadPoolExecutor(1) as thread:
+            # SQLite lets go of the GIL while it copies, so ``then`` (Python) runs meanwhile.
+            result = thread.submit(then, counts)
             for name in CASE_TABLES:
                 conn.execute(f'INSERT INTO "{name}" SELECT * FROM {_SCRATCH}apart."{name}"')
-    return counts
+    return result.result()
 
 
 def _fill_apart(path: str, scratch: str, events_scope: str, params: dict) -> figures.Tally:
@@ -379,25 +390,28 @@ def _insert(name: str) -> str:
 _figure_values = operator.itemgetter(*figures.KEYS)
 
 
-def _move_yearly_figures(conn: sqlite3.Connection, moved: figures.Tally) -> None:
-    """Add the counts' changes, then derive every touched series again (rates, changes, streaks)."""
-    changes: dict[tuple[str, str], dict[int, Counter]] = defaultdict(dict)
-    for (year, level, agency), change in moved.items():
-        changes[(level, agency)][year] = change
-    if not changes:
-        return
+def _stored_series(conn: sqlite3.Connection, series: set[tuple[str, str]] | None) -> Series:
+    """The yearly counts stored for ``series`` (every one when None), as {(level, agency): {year: counts}}."""
     counts_cols = ", ".join(map(_quote, figures.COUNTS))
     select = f"SELECT level, agency, year, {counts_cols} FROM yearly_figures"
-    if len(changes) > 16:  # a bulk refresh: one pass over the table, not a scan per series
+    if series is None or len(series) > 16:  # one pass over the table, not a scan per series
         found = conn.execute(select)
     else:
-        found = (row for key in changes for row in conn.execute(select + " WHERE level = ? AND agency = ?", key))
-    stored: dict[tuple[str, str], dict[int, Counter]] = defaultdict(dict)
+        found = (row for key in series for row in conn.execute(select + " WHERE level = ? AND agency = ?", key))
+    stored: Series = defaultdict(dict)
     for row in found:
-        if (row[0], row[1]) in changes:
+        if series is None or (row[0], row[1]) in series:
             stored[(row[0], row[1])][row[2]] = Counter(dict(zip(figures.COUNTS, row[3:])))
-    conn.executemany("DELETE FROM yearly_figures WHERE year = ? AND level = ? AND agency = ?",
-                     [(year, level, agency) for (level, agency), series in stored.items() for year in series])
+    return stored
+
+
+def _yearly_rows(moved: figures.Tally, stored: Series) -> tuple[list[tuple], list[tuple]]:
+    """The counts' changes added to the stored series, every touched series derived again (rates,
+    changes, streaks): (the stored rows to delete, the rows to write)."""
+    changes: Series = defaultdict(dict)
+    for (year, level, agency), change in moved.items():
+        changes[(level, agency)][year] = change
+    deleted = [(year, level, agency) for (level, agency) in changes for year in stored.get((level, agency), ())]
     rows = []
     for (level, agency), moves in changes.items():
         series = stored.get((level, agency), {})
@@ -408,7 +422,7 @@ def _move_yearly_figures(conn: sqlite3.Connection, moved: figures.Tally) -> None
             (year, level, agency, *_figure_values(derived[year]))
             for year in sorted(series) if figures.active(series[year])
         )
-    conn.executemany(_insert("yearly_figures"), rows)
+    return deleted, rows
 
 
 def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple]]:

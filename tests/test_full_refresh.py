@@ -43,11 +43,11 @@ def two_processes(monkeypatch) -> list[str]:
     splits: list[str] = []
     fill_in_two = projections._fill_in_two
 
-    def spied(conn, log, scope, params, path):
-        counts = fill_in_two(conn, log, scope, params, path)
+    def spied(conn, log, scope, params, path, then):
+        result = fill_in_two(conn, log, scope, params, path, then)
         splits.append(conn.execute(f'SELECT "case" FROM {log}.events ORDER BY "case" LIMIT 1 OFFSET '
                                    f"(SELECT count(*) * {projections._MINE} FROM {log}.events)").fetchone()[0])
-        return counts
+        return result
 
     monkeypatch.setattr(projections, "_fill_in_two", spied)
     return splits
