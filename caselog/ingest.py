@@ -8,6 +8,12 @@ and its payload as it will be stored (canonical JSON and its hash), which this
 process takes as they are, and the first refused line's error,
 which is raised here when the import reaches that line.  Nothing is written
 until the whole file has been read, so the outcome is the same either way.
+
+The helper also keeps a copy of the events as they will be logged into an
+empty log (position, id, case, type, payload) in a scratch file: the
+projections of an import into an empty log are then computed on both cores,
+the second process reading that copy, since the log's own new rows are not
+committed yet and no other connection can see them.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import sqlite3
+import tempfile
+import uuid
 from multiprocessing.connection import Connection
 from typing import BinaryIO, Callable, Iterator
 
@@ -27,26 +36,41 @@ _ENVELOPE = ("case", "recorded_by", "event_id", "recorded_at", "version", "posit
              "stored", "hash", "source")
 
 
+class Reading:
+    """The file's events as Proposed, in order; ``events_copy`` names the helper's copy of them
+    once it is complete (a file read in this process has none)."""
+
+    def __init__(self, items: Iterator[store.Proposed]):
+        self.items = items
+        self.events_copy = ""
+
+    def __iter__(self) -> Iterator[store.Proposed]:
+        return self.items
+
+
 @contextlib.contextmanager
-def proposals(file: BinaryIO, clerk: str,
-              progress: Callable[[int], None] | None = None) -> Iterator[Iterator[store.Proposed]]:
-    """The file's events as Proposed, in order; ``progress`` gets the bytes read so far."""
+def proposals(file: BinaryIO, clerk: str, progress: Callable[[int], None] | None = None) -> Iterator[Reading]:
+    """The file's events; ``progress`` gets the bytes read so far."""
     size = _regular_size(file)
     if size is None or size < APART_FROM:
-        yield _counted(file, clerk, progress)
+        yield Reading(_counted(file, clerk, progress))
         return
     context = multiprocessing.get_context("spawn")
     receiving, sending = context.Pipe(duplex=False)
-    helper = context.Process(target=_read_apart, args=(file.name, clerk, sending), daemon=True)
-    helper.start()
-    sending.close()  # the helper's end: once it is gone, a read here ends instead of waiting
-    try:
-        yield _received(receiving, progress)
-    finally:
-        receiving.close()  # a helper still sending gets a broken pipe and stops
-        helper.join(timeout=5)
-        if helper.is_alive():
-            helper.terminate()
+    with tempfile.TemporaryDirectory(prefix="caselog-") as folder:
+        copy = os.path.join(folder, "events.db")
+        helper = context.Process(target=_read_apart, args=(file.name, clerk, sending, copy), daemon=True)
+        helper.start()
+        sending.close()  # the helper's end: once it is gone, a read here ends instead of waiting
+        reading = Reading(iter(()))
+        reading.items = _received(receiving, progress, lambda: setattr(reading, "events_copy", copy))
+        try:
+            yield reading
+        finally:
+            receiving.close()  # a helper still sending gets a broken pipe and stops
+            helper.join(timeout=5)
+            if helper.is_alive():
+                helper.terminate()
 
 
 def _regular_size(file: BinaryIO) -> int | None:
@@ -66,22 +90,30 @@ def _counted(file: BinaryIO, clerk: str, progress: Callable[[int], None] | None)
         yield item
 
 
-def _read_apart(path: str, clerk: str, sending: Connection) -> None:
-    """The helper: read and check every line, sending batches of checked fields, then None."""
+def _read_apart(path: str, clerk: str, sending: Connection, copy: str) -> None:
+    """The helper: read and check every line, sending batches of checked fields, then None once
+    the copy of the events is complete."""
     batch: list[tuple] = []
+    events = _EventsCopy(copy)
     try:
         with open(path, "rb") as file:
             try:
                 for item in store.read_jsonl(file, clerk):
-                    batch.append((item.event.TYPE, ev.payload(item.event), *(getattr(item, k) for k in _ENVELOPE)))
+                    # An id is given here rather than by the writer, so that the copy holds the same one.
+                    event_id = item.event_id or str(uuid.uuid4())
+                    batch.append((item.event.TYPE, ev.payload(item.event),
+                                  *(event_id if k == "event_id" else getattr(item, k) for k in _ENVELOPE)))
                     if len(batch) == _BATCH:
+                        events.add(batch)
                         sending.send((file.tell(), batch))
                         batch = []
             except errors.CaselogError as error:
                 sending.send((file.tell(), batch))
                 sending.send((type(error).__name__, str(error)))
                 return
+            events.add(batch)
             sending.send((file.tell(), batch))
+            events.finish()
             sending.send(None)
     except (BrokenPipeError, ConnectionResetError):
         pass  # the import stopped, refused or killed: nobody is listening
@@ -90,13 +122,63 @@ def _read_apart(path: str, clerk: str, sending: Connection) -> None:
             sending.send(("InputError", f"cannot read {path}: {error.strerror}"))
 
 
-def _received(receiving: Connection, progress: Callable[[int], None] | None) -> Iterator[store.Proposed]:
+class _EventsCopy:
+    """What the projections read of the events, as an import into an empty log will log them.
+
+    Only a help: if it cannot be written (a full disk), copying stops, the import goes on, and
+    ``Writer.finish`` finds that the copy does not end where the log does.
+    """
+
+    _EVENT_ID, _CASE, _SCHEMA_VERSION, _STORED = (2 + _ENVELOPE.index(k) for k in
+                                                   ("event_id", "case", "schema_version", "stored"))
+
+    def __init__(self, path: str):
+        self.position = 0
+        self.conn: sqlite3.Connection | None = sqlite3.connect(path, isolation_level=None)
+        self._write(
+            "PRAGMA journal_mode = OFF",  # scratch: nothing to recover after a crash
+            "PRAGMA synchronous = OFF",
+            'CREATE TABLE events (position INTEGER PRIMARY KEY, event_id TEXT, "case" TEXT, type TEXT, '
+            "schema_version INTEGER, payload TEXT)",
+            "BEGIN",
+        )
+
+    def add(self, batch: list[tuple]) -> None:
+        first, self.position = self.position + 1, self.position + len(batch)
+        rows = [(position, row[self._EVENT_ID], row[self._CASE], row[0], row[self._SCHEMA_VERSION], row[self._STORED][0])
+                for position, row in enumerate(batch, first)]
+        self._write(("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows))
+
+    def finish(self) -> None:
+        # The projections' SQL looks events up by case and by id.
+        self._write('CREATE INDEX events_case ON events ("case")', "CREATE INDEX events_event_id ON events (event_id)",
+                    "COMMIT")
+        if self.conn is not None:
+            self.conn.close()
+
+    def _write(self, *statements: str | tuple[str, list]) -> None:
+        if self.conn is None:
+            return
+        try:
+            for statement in statements:
+                if isinstance(statement, tuple):
+                    self.conn.executemany(*statement)
+                else:
+                    self.conn.execute(statement)
+        except sqlite3.Error:
+            self.conn.close()
+            self.conn = None
+
+
+def _received(receiving: Connection, progress: Callable[[int], None] | None,
+              finished: Callable[[], None]) -> Iterator[store.Proposed]:
     while True:
         try:
             message = receiving.recv()
         except EOFError:
             raise errors.InputError("the process reading the file stopped unexpectedly; nothing was imported") from None
         if message is None:
+            finished()
             return
         first, rest = message
         if isinstance(first, str):  # a refused line

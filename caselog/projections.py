@@ -170,7 +170,7 @@ decisions AS MATERIALIZED (
 ),
 standing AS (
     SELECT d."case", filing, reversal, appeal, appeal_decision, appeals, remands,
-           (SELECT max(e.version) FROM {{log}}.events e WHERE e."case" = d."case" AND {{scope}}) AS version,
+           (SELECT count(*) FROM {{log}}.events e WHERE e."case" = d."case" AND {{scope}}) AS version,
            CASE WHEN remand IS NULL OR remand < substr(conclusion, 1, {_KEY_LENGTH}) THEN conclusion END AS conclusion
     FROM decisions d WHERE filing IS NOT NULL
 )

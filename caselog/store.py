@@ -377,11 +377,28 @@ class Writer:
         self.head = Head(position, link, recorded_at)
         return recorded
 
-    def finish(self) -> Head:
-        """Refresh the touched cases' projections (all of them, when the log began empty)."""
+    def finish(self, events_copy: str = "") -> Head:
+        """Refresh the touched cases' projections (all of them, when the log began empty).
+
+        ``events_copy`` is a file that holds, in an ``events`` table, a copy of what was appended
+        (position, event id, case, type, schema version, payload): another connection can read it,
+        so a long log's refresh takes the second core.
+        """
         self.states = rules.StateCache(self.states.load)  # free the states before the SQL needs memory
-        projections.refresh(self.conn, self.head, None if self.empty else self.touched)
+        apart = events_copy if self.empty and events_copy and self._copied(events_copy) else ""
+        projections.refresh(self.conn, self.head, None if self.empty else self.touched, apart=apart)
         return self.head
+
+    def _copied(self, path: str) -> bool:
+        """Whether the copy ends where the log does, with the same event: a cheap guard against
+        refreshing from anything else."""
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as copy:
+                last = copy.execute("SELECT position, event_id FROM events ORDER BY position DESC LIMIT 1").fetchone()
+        except sqlite3.Error:  # the helper could not write it
+            return False
+        mine = self.conn.execute("SELECT position, event_id FROM events ORDER BY position DESC LIMIT 1").fetchone()
+        return last == mine
 
 
 def append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None = None) -> list[ev.Recorded]:
@@ -391,13 +408,18 @@ def append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date |
     return done
 
 
-def import_events(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None = None) -> int:
-    """Append a batch all or nothing, keeping nothing of it in memory; returns how many were logged."""
-    return _append(conn, items, today, None, bulk=True)
+def import_events(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None = None,
+                  events_copy: Callable[[], str] = str) -> int:
+    """Append a batch all or nothing, keeping nothing of it in memory; returns how many were logged.
+
+    ``events_copy`` names, once every item is taken, a copy of them as logged (see ``Writer.finish``).
+    """
+    return _append(conn, items, today, None, bulk=True, events_copy=events_copy)
 
 
 def _append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None,
-            keep: Callable[[ev.Recorded], None] | None, bulk: bool = False) -> int:
+            keep: Callable[[ev.Recorded], None] | None, bulk: bool = False,
+            events_copy: Callable[[], str] = str) -> int:
     count = 0
     collecting = gc.isenabled()
     gc.disable()  # appends make no reference cycles; full collections over millions of states only cost time
@@ -420,7 +442,7 @@ def _append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date 
                 count += 1
                 if keep is not None:
                     keep(recorded)
-            writer.finish()
+            writer.finish(events_copy())
             if bulk:
                 conn.execute(_NO_REPLACE)
     finally:

@@ -12,9 +12,12 @@ import signal
 import subprocess
 import time
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 
-from caselog import ingest
+from caselog import ingest, projections, store
 from conftest import check_line_number, check_refusal
 from integrity_support import (build_example_db, caselog_command, copy_db, example_events, export, invoke, jsonl,
                                shifted)
@@ -74,6 +77,77 @@ def test_a_refused_line_is_named_the_same_way_and_nothing_is_written(base, tmp_p
     assert messages["apart"] == messages["in process"]
     check_line_number(messages["apart"], line)
     assert all(after == before for _, after in results.values())
+
+
+def snapshot(db) -> dict[str, list[tuple]]:
+    with sqlite3.connect(db) as conn:
+        return projections.snapshot(conn)
+
+
+def apart_on_two_cores(monkeypatch) -> list[str]:
+    """Read every file apart and refresh on two cores; returns the files the second process read."""
+    monkeypatch.setattr(ingest, "APART_FROM", 0)
+    monkeypatch.setattr(projections, "APART_FROM", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    read_apart: list[str] = []
+    fill_in_two = projections._fill_in_two
+
+    def spied(conn, log, scope, params, path, then):
+        read_apart.append(path)
+        return fill_in_two(conn, log, scope, params, path, then)
+
+    monkeypatch.setattr(projections, "_fill_in_two", spied)
+    return read_apart
+
+
+def test_an_import_into_an_empty_log_is_refreshed_on_two_cores_from_the_helpers_copy(tmp_path, monkeypatch, source):
+    one = tmp_path / "one.db"
+    monkeypatch.setattr(ingest, "APART_FROM", 1 << 62)
+    assert invoke(one, "import", str(source)).exit_code == 0
+
+    read_apart = apart_on_two_cores(monkeypatch)
+    two = tmp_path / "two.db"
+    result = invoke(two, "import", str(source))
+    assert result.exit_code == 0, result.output
+    assert len(read_apart) == 1 and read_apart[0].endswith("events.db")
+    assert export(two) == export(one)
+    assert snapshot(two) == snapshot(one)
+
+
+def test_ids_the_helper_gives_are_the_ones_logged(tmp_path, monkeypatch):
+    """Lines without an event id get one from the helper, so that its copy and the log agree."""
+    events = [{k: v for k, v in e.items() if k != "event_id"} for e in example_events() if e["type"] != "event_corrected"
+              and e["type"] != "event_retracted"]
+    path = tmp_path / "no-ids.jsonl"
+    path.write_text(jsonl(events), "utf-8")
+    read_apart = apart_on_two_cores(monkeypatch)
+    db = tmp_path / "caselog.db"
+    result = invoke(db, "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert len(read_apart) == 1
+    logged = [json.loads(line)["event_id"] for line in export(db).splitlines()]
+    assert len(set(logged)) == len(events)
+    verified = invoke(db, "verify")
+    assert verified.exit_code == 0, verified.output
+
+
+def test_a_copy_that_does_not_end_where_the_log_does_is_not_used(tmp_path):
+    db = tmp_path / "caselog.db"
+    conn = store.connect(db)
+    with open(Path(__file__).parent / "fixtures" / "small-city.jsonl", "rb") as fh:
+        store.import_events(conn, store.read_jsonl(fh, "x"))
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(copy) as other:
+        other.execute("CREATE TABLE events (position INTEGER PRIMARY KEY, event_id TEXT)")
+        other.execute("INSERT INTO events SELECT position, event_id FROM (SELECT 1 AS position, 'x' AS event_id)")
+    writer = store.Writer(conn)
+    assert not writer._copied(str(tmp_path / "never-written.db"))
+    assert not writer._copied(str(copy))
+    with sqlite3.connect(copy) as other:
+        other.execute("DELETE FROM events")
+        other.executemany("INSERT INTO events VALUES (?, ?)", conn.execute("SELECT position, event_id FROM events"))
+    assert writer._copied(str(copy))
+    conn.close()
 
 
 def test_stdin_is_read_in_process(base, tmp_path, monkeypatch, source):
