@@ -318,9 +318,14 @@ class Writer:
         self.today = today or dt.date.today()  # once: an import that runs past midnight keeps its day
         self.head = head(conn)
         self.started = now()
-        self.states = rules.StateCache(lambda case, before: state_of(conn, case))
+        self.states = rules.StateCache(self._load)
         self.empty = self.head.position == 0
         self.touched: set[str] = set()
+
+    def _load(self, case: str, before: int) -> rules.CaseState:
+        if self.empty and case not in self.touched:  # a log that began empty holds nothing of it yet
+            return rules.CaseState(case)
+        return state_of(self.conn, case)
 
     def append(self, item: Proposed) -> ev.Recorded:
         conn = self.conn
