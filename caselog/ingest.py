@@ -25,7 +25,7 @@ import sqlite3
 import tempfile
 import uuid
 from multiprocessing.connection import Connection
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 from caselog import errors, store
 from caselog import events as ev
@@ -40,8 +40,8 @@ class Reading:
     """The file's events as Proposed, in order; ``events_copy`` names the helper's copy of them
     once it is complete (a file read in this process has none)."""
 
-    def __init__(self, items: Iterator[store.Proposed]):
-        self.items = items
+    def __init__(self, items: Iterable[store.Proposed] = ()):
+        self.items = iter(items)
         self.events_copy = ""
 
     def __iter__(self) -> Iterator[store.Proposed]:
@@ -62,8 +62,8 @@ def proposals(file: BinaryIO, clerk: str, progress: Callable[[int], None] | None
         helper = context.Process(target=_read_apart, args=(file.name, clerk, sending, copy), daemon=True)
         helper.start()
         sending.close()  # the helper's end: once it is gone, a read here ends instead of waiting
-        reading = Reading(iter(()))
-        reading.items = _received(receiving, progress, lambda: setattr(reading, "events_copy", copy))
+        reading = Reading()
+        reading.items = _received(receiving, progress, reading, copy)
         try:
             yield reading
         finally:
@@ -170,15 +170,15 @@ class _EventsCopy:
             self.conn = None
 
 
-def _received(receiving: Connection, progress: Callable[[int], None] | None,
-              finished: Callable[[], None]) -> Iterator[store.Proposed]:
+def _received(receiving: Connection, progress: Callable[[int], None] | None, reading: Reading,
+              copy: str) -> Iterator[store.Proposed]:
     while True:
         try:
             message = receiving.recv()
         except EOFError:
             raise errors.InputError("the process reading the file stopped unexpectedly; nothing was imported") from None
         if message is None:
-            finished()
+            reading.events_copy = copy
             return
         first, rest = message
         if isinstance(first, str):  # a refused line

@@ -2,9 +2,9 @@
 
 One function writes them all: ``refresh`` recomputes the rows of a set of cases
 from the log in set-based SQL.  An append or an import refreshes the cases it
-touched, inside its own transaction; the rebuild, verify and the as-of view
-refresh every case, a long log's on both cores (half the cases each, the same
-SQL).  The SQL below is where a case's standing is read from its events
+touched, inside its own transaction; an import into an empty log, the
+rebuild, verify and the as-of view refresh every case, a long log's on both
+cores (a range of cases each, the same SQL).  The SQL below is where a case's standing is read from its events
 (corrections applied, retractions dropped, replayed in business-date order);
 ``figures.tally`` counts the rows, and the yearly figures move by the
 difference a refresh made.  ``differences`` checks a database against a rebuild.
@@ -261,9 +261,10 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | None = 
 
     ``log`` names the attached database holding ``events`` (the as-of view
     writes into a scratch database); only events up to position ``upto`` count.
-    ``head`` is the chain head the result reflects.  ``apart`` is the log's file
-    when another connection sees the same events (none is this transaction's own):
-    a long log's full refresh then computes part of the cases in a second process.
+    ``head`` is the chain head the result reflects.  ``apart`` is a file whose
+    ``events`` another process can read and that holds the same events: the log's
+    own file when none of its events is this transaction's own, or a copy of them.
+    A long log's full refresh then computes part of the cases in a second process.
     """
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS _override (event_id TEXT PRIMARY KEY, payload TEXT, retracted INTEGER)")
     scope = ["1"]
@@ -309,9 +310,9 @@ def _fill(conn: sqlite3.Connection, log: str, events_scope: str, cases_scope: st
 
 def _fill_in_two(conn: sqlite3.Connection, log: str, scope: list[str], params: dict, path: str,
                  then: Callable[[figures.Tally], T]) -> T:
-    """A full refresh on both cores: the cases from ``split`` on are computed by a second process
-    into a scratch file, the rest here; then their rows are copied in.  Returns ``then`` of the tally
-    of all rows, run while the rows are copied.
+    """A full refresh on both cores: the cases from ``split`` on are computed by a second process,
+    reading the events in the file ``path``, into a scratch file, the rest here; then their rows are
+    copied in.  Returns ``then`` of the tally of all rows, run while the rows are copied.
 
     Cases are independent of each other, so the halves are the same SQL over two ranges of cases.
     """
