@@ -419,12 +419,13 @@ def import_(env: Env, file: io.BufferedReader) -> None:
 
     conn = env.conn()
     size = _size(file)
+    empty = store.head(conn).position == 0
     if size > 1_000_000:
         with click.progressbar(length=size, label="importing", file=sys.stderr) as bar, \
-                ingest.proposals(file, env.clerk, lambda read: bar.update(read - bar.pos)) as items:
+                ingest.proposals(file, env.clerk, lambda read: bar.update(read - bar.pos), empty) as items:
             done = store.import_events(conn, _then(items, bar.render_finish), events_copy=lambda: items.events_copy)
     else:
-        with ingest.proposals(file, env.clerk) as items:
+        with ingest.proposals(file, env.clerk, copy_events=empty) as items:
             done = store.import_events(conn, items, events_copy=lambda: items.events_copy)
     message(f"imported {done} events; head {store.head(conn)}")
 

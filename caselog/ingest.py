@@ -49,8 +49,10 @@ class Reading:
 
 
 @contextlib.contextmanager
-def proposals(file: BinaryIO, clerk: str, progress: Callable[[int], None] | None = None) -> Iterator[Reading]:
-    """The file's events; ``progress`` gets the bytes read so far."""
+def proposals(file: BinaryIO, clerk: str, progress: Callable[[int], None] | None = None,
+              copy_events: bool = False) -> Iterator[Reading]:
+    """The file's events; ``progress`` gets the bytes read so far.  ``copy_events``: the log is
+    empty, so a helper reading the file also writes the copy of its events for the refresh."""
     size = _regular_size(file)
     if size is None or size < APART_FROM:
         yield Reading(_counted(file, clerk, progress))
@@ -58,7 +60,7 @@ def proposals(file: BinaryIO, clerk: str, progress: Callable[[int], None] | None
     context = multiprocessing.get_context("spawn")
     receiving, sending = context.Pipe(duplex=False)
     with tempfile.TemporaryDirectory(prefix="caselog-") as folder:
-        copy = os.path.join(folder, "events.db")
+        copy = os.path.join(folder, "events.db") if copy_events else ""
         helper = context.Process(target=_read_apart, args=(file.name, clerk, sending, copy), daemon=True)
         helper.start()
         sending.close()  # the helper's end: once it is gone, a read here ends instead of waiting
@@ -92,7 +94,7 @@ def _counted(file: BinaryIO, clerk: str, progress: Callable[[int], None] | None)
 
 def _read_apart(path: str, clerk: str, sending: Connection, copy: str) -> None:
     """The helper: read and check every line, sending batches of checked fields, then None once
-    the copy of the events is complete."""
+    the copy of the events (if ``copy`` names a file) is complete."""
     batch: list[tuple] = []
     events = _EventsCopy(copy)
     try:
@@ -134,7 +136,10 @@ class _EventsCopy:
 
     def __init__(self, path: str):
         self.position = 0
-        self.conn: sqlite3.Connection | None = sqlite3.connect(path, isolation_level=None)
+        self.conn: sqlite3.Connection | None = None
+        if path:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn = sqlite3.connect(path, isolation_level=None)
         self._write(
             "PRAGMA journal_mode = OFF",  # scratch: nothing to recover after a crash
             "PRAGMA synchronous = OFF",

@@ -150,6 +150,31 @@ def test_a_copy_that_does_not_end_where_the_log_does_is_not_used(tmp_path):
     conn.close()
 
 
+def test_a_copy_that_cannot_be_written_is_given_up_and_not_used(tmp_path):
+    events = ingest._EventsCopy(str(tmp_path / "no-such-folder" / "events.db"))
+    with open(Path(__file__).parent / "fixtures" / "small-city.jsonl", "rb") as fh:
+        items = list(store.read_jsonl(fh, "x"))
+    events.add([(i.event.TYPE, None, *(getattr(i, k) for k in ingest._ENVELOPE)) for i in items])
+    events.finish()
+    assert events.conn is None and not (tmp_path / "no-such-folder").exists()
+
+
+def test_an_import_into_a_log_that_is_not_empty_makes_no_copy(base, source, tmp_path, monkeypatch):
+    read_apart = apart_on_two_cores(monkeypatch)
+    asked = []
+    proposals = ingest.proposals
+
+    def spied(file, clerk, progress=None, copy_events=False):
+        asked.append(copy_events)
+        return proposals(file, clerk, progress, copy_events)
+
+    monkeypatch.setattr(ingest, "proposals", spied)
+    db = copy_db(base, tmp_path / "caselog.db")
+    assert invoke(db, "import", str(source)).exit_code == 0
+    assert asked == [False] and read_apart == []
+    assert invoke(db, "verify").exit_code == 0
+
+
 def test_stdin_is_read_in_process(base, tmp_path, monkeypatch, source):
     monkeypatch.setattr(ingest, "APART_FROM", 0)
     db = copy_db(base, tmp_path / "stdin.db")
