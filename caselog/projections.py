@@ -286,7 +286,7 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | None = 
     if cases is None and apart and head.position >= APART_FROM and (os.cpu_count() or 1) > 1:
         stored = _stored_series(conn, None)
         deleted, rows = _fill_in_two(conn, log, scope, params, apart,
-                                     lambda after: _yearly_rows(figures.difference(after, before), stored))
+                                     lambda after: _yearly_rows(figures.difference(after, before), stored), head.position)
     else:
         _fill(conn, log, " AND ".join(scope), "1" if cases is None else _touched('c."case"'), params)
         moved = figures.difference(figures.tally(conn, touched), before)
@@ -309,16 +309,16 @@ def _fill(conn: sqlite3.Connection, log: str, events_scope: str, cases_scope: st
 
 
 def _fill_in_two(conn: sqlite3.Connection, log: str, scope: list[str], params: dict, path: str,
-                 then: Callable[[figures.Tally], T]) -> T:
+                 then: Callable[[figures.Tally], T], events: int) -> T:
     """A full refresh on both cores: the cases from ``split`` on are computed by a second process,
     reading the events in the file ``path``, into a scratch file, the rest here; then their rows are
-    copied in.  Returns ``then`` of the tally of all rows, run while the rows are copied.
+    copied in.  Returns ``then`` of the tally of all rows, run while the rows are copied.  ``events``
+    is how many events there are (the head's position): the split is the case at the median event.
 
     Cases are independent of each other, so the halves are the same SQL over two ranges of cases.
     """
     import tempfile
 
-    events = conn.execute(f"SELECT count(*) FROM {log}.events").fetchone()[0]
     row = conn.execute(f'SELECT "case" FROM {log}.events ORDER BY "case" LIMIT 1 OFFSET ?',
                        (int(events * _MINE),)).fetchone()
     split = {"split": row[0], **params}

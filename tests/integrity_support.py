@@ -7,6 +7,7 @@ be built without inventing new histories.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -124,3 +125,30 @@ def build_example_db(path: Path, copies: int = 0) -> Path:
     result = run(path, "import", str(source))
     assert result.returncode == 0, result.stderr.decode()
     return path
+
+
+def on_two_cores(monkeypatch) -> list[str]:
+    """Every full refresh of any length takes the two-process path from now on (imports read
+    their file apart too); returns the events file each one's second process read."""
+    from caselog import ingest, projections
+
+    monkeypatch.setattr(ingest, "APART_FROM", 0)
+    monkeypatch.setattr(projections, "APART_FROM", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    read_apart: list[str] = []
+    fill_in_two = projections._fill_in_two
+
+    def spied(conn, log, scope, params, path, then, events):
+        read_apart.append(path)
+        return fill_in_two(conn, log, scope, params, path, then, events)
+
+    monkeypatch.setattr(projections, "_fill_in_two", spied)
+    return read_apart
+
+
+def snapshot(db: Path | str) -> dict[str, list[tuple]]:
+    """Every projection table's rows, sorted."""
+    from caselog import projections
+
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return projections.snapshot(conn)

@@ -15,7 +15,7 @@ import pytest
 
 from caselog import audit, cores, projections, store, synthetic
 from caselog.errors import CaselogError
-from integrity_support import copy_db, invoke, jsonl
+from integrity_support import copy_db, invoke, jsonl, on_two_cores, snapshot
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -36,44 +36,29 @@ def db(national_db, tmp_path):
     return copy_db(national_db, tmp_path / "caselog.db")
 
 
-def two_processes(monkeypatch) -> list[str]:
-    """Take the two-process path from now on; returns the split cases, one per full refresh."""
-    monkeypatch.setattr(projections, "APART_FROM", 0)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    splits: list[str] = []
-    fill_in_two = projections._fill_in_two
-
-    def spied(conn, log, scope, params, path, then):
-        result = fill_in_two(conn, log, scope, params, path, then)
-        splits.append(conn.execute(f'SELECT "case" FROM {log}.events ORDER BY "case" LIMIT 1 OFFSET '
-                                   f"(SELECT count(*) * {projections._MINE} FROM {log}.events)").fetchone()[0])
-        return result
-
-    monkeypatch.setattr(projections, "_fill_in_two", spied)
-    return splits
-
-
-def snapshot(db) -> dict[str, list[tuple]]:
+def split_case(db) -> str:
+    """The first case of the second process's range."""
     with sqlite3.connect(db) as conn:
-        return projections.snapshot(conn)
+        return conn.execute('SELECT "case" FROM events ORDER BY "case" LIMIT 1 OFFSET '
+                            f"(SELECT CAST(max(position) * {projections._MINE} AS INTEGER) FROM events)").fetchone()[0]
 
 
 def test_a_rebuild_on_two_cores_equals_the_incremental_projections(db, monkeypatch):
     imported = snapshot(db)
-    splits = two_processes(monkeypatch)
+    read_apart = on_two_cores(monkeypatch)
     assert invoke(db, "rebuild").exit_code == 0
-    assert len(splits) == 1
+    assert read_apart == [str(db)]
     rebuilt = snapshot(db)
     assert rebuilt == imported
     # Both halves are there: cases on each side of the split.
     cases = [row[0] for row in rebuilt["cases"]]
-    assert cases[0] < splits[0] <= cases[-1]
+    assert cases[0] < split_case(db) <= cases[-1]
 
 
 def test_two_rebuilds_on_one_connection(db, monkeypatch):
     """The second process's scratch file stays attached until its transaction ends; a second rebuild still works."""
     before = snapshot(db)
-    two_processes(monkeypatch)
+    on_two_cores(monkeypatch)
     conn = store.connect(db)
     try:
         audit.rebuild(conn)
@@ -86,7 +71,7 @@ def test_two_rebuilds_on_one_connection(db, monkeypatch):
 
 @pytest.mark.parametrize("where", ["min", "max"])
 def test_verify_on_two_cores_catches_an_edited_row_on_either_side_of_the_split(db, monkeypatch, where):
-    two_processes(monkeypatch)
+    on_two_cores(monkeypatch)
     assert invoke(db, "verify").exit_code == 0
     with sqlite3.connect(db) as conn:
         conn.execute(f'UPDATE cases SET court = \'篡改法院\' WHERE "case" = (SELECT {where}("case") FROM cases)')
@@ -122,10 +107,10 @@ def test_an_as_of_summary_on_two_cores_equals_one_on_one(db, monkeypatch):
         (year,) = conn.execute("SELECT max(year) FROM yearly_figures").fetchone()
     args = ("summary", "--year", str(year), "--as-of", moment, "--format", "json")
     one = invoke(db, *args)
-    splits = two_processes(monkeypatch)
+    read_apart = on_two_cores(monkeypatch)
     two = invoke(db, *args)
     assert one.exit_code == two.exit_code == 0, (one.output, two.output)
-    assert len(splits) == 1
+    assert read_apart == [str(db)]
     assert json.loads(two.stdout) == json.loads(one.stdout)
     assert json.loads(one.stdout)["head"]["position"] == 2500
 

@@ -1,4 +1,5 @@
-"""A big import file is read by a helper process: same result, same refusals, no orphan.
+"""A big import file is read by a helper process: same result, same refusals, no orphan; into an
+empty log, its copy of the events lets the refresh use both cores.
 
 ``ingest.APART_FROM`` is lowered so that the example's files take that path;
 each test compares it with reading in process.
@@ -9,18 +10,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
-
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from caselog import ingest, projections, store
+from caselog import ingest, store
 from conftest import check_line_number, check_refusal
 from integrity_support import (build_example_db, caselog_command, copy_db, example_events, export, invoke, jsonl,
-                               shifted)
+                               on_two_cores, shifted, snapshot)
 
 
 @pytest.fixture(scope="module")
@@ -79,33 +79,12 @@ def test_a_refused_line_is_named_the_same_way_and_nothing_is_written(base, tmp_p
     assert all(after == before for _, after in results.values())
 
 
-def snapshot(db) -> dict[str, list[tuple]]:
-    with sqlite3.connect(db) as conn:
-        return projections.snapshot(conn)
-
-
-def apart_on_two_cores(monkeypatch) -> list[str]:
-    """Read every file apart and refresh on two cores; returns the files the second process read."""
-    monkeypatch.setattr(ingest, "APART_FROM", 0)
-    monkeypatch.setattr(projections, "APART_FROM", 0)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    read_apart: list[str] = []
-    fill_in_two = projections._fill_in_two
-
-    def spied(conn, log, scope, params, path, then):
-        read_apart.append(path)
-        return fill_in_two(conn, log, scope, params, path, then)
-
-    monkeypatch.setattr(projections, "_fill_in_two", spied)
-    return read_apart
-
-
 def test_an_import_into_an_empty_log_is_refreshed_on_two_cores_from_the_helpers_copy(tmp_path, monkeypatch, source):
     one = tmp_path / "one.db"
     monkeypatch.setattr(ingest, "APART_FROM", 1 << 62)
     assert invoke(one, "import", str(source)).exit_code == 0
 
-    read_apart = apart_on_two_cores(monkeypatch)
+    read_apart = on_two_cores(monkeypatch)
     two = tmp_path / "two.db"
     result = invoke(two, "import", str(source))
     assert result.exit_code == 0, result.output
@@ -120,7 +99,7 @@ def test_ids_the_helper_gives_are_the_ones_logged(tmp_path, monkeypatch):
               and e["type"] != "event_retracted"]
     path = tmp_path / "no-ids.jsonl"
     path.write_text(jsonl(events), "utf-8")
-    read_apart = apart_on_two_cores(monkeypatch)
+    read_apart = on_two_cores(monkeypatch)
     db = tmp_path / "caselog.db"
     result = invoke(db, "import", str(path))
     assert result.exit_code == 0, result.output
@@ -160,7 +139,7 @@ def test_a_copy_that_cannot_be_written_is_given_up_and_not_used(tmp_path):
 
 
 def test_an_import_into_a_log_that_is_not_empty_makes_no_copy(base, source, tmp_path, monkeypatch):
-    read_apart = apart_on_two_cores(monkeypatch)
+    read_apart = on_two_cores(monkeypatch)
     asked = []
     proposals = ingest.proposals
 
