@@ -27,7 +27,7 @@ import uuid
 from multiprocessing.connection import Connection
 from typing import BinaryIO, Callable, Iterable, Iterator
 
-from caselog import errors, store
+from caselog import errors, projections, store
 from caselog import events as ev
 
 APART_FROM = 16 * 1024 * 1024  # bytes: below this, starting a helper costs more than it saves
@@ -155,9 +155,9 @@ class _EventsCopy:
         self._write(("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows))
 
     def finish(self) -> None:
-        # The projections' SQL looks events up by case and by id.
+        # The projections' SQL looks events up by case and by id, and reads the corrections first.
         self._write('CREATE INDEX events_case ON events ("case")', "CREATE INDEX events_event_id ON events (event_id)",
-                    "COMMIT")
+                    f"CREATE INDEX events_corrections ON events (position) WHERE {projections.CORRECTIONS}", "COMMIT")
         if self.conn is not None:
             self.conn.close()
 

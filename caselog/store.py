@@ -32,7 +32,7 @@ from caselog import cores, projections, rules
 from caselog.errors import CaselogError, ConflictError, InputError, RuleViolation, TamperError
 
 GENESIS = "0" * 64
-SCHEMA = 1  # PRAGMA user_version once every migration below has run
+SCHEMA = 2  # PRAGMA user_version once every migration below has run
 BUSY_TIMEOUT_MS = 30_000
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 COLUMNS = ("position", "event_id", "case", "version", "type", "schema_version", "payload",
@@ -161,11 +161,17 @@ _NO_REPLACE = (
 )
 
 
+def _migrate_v2(db) -> None:
+    # Every refresh reads the corrections and retractions first: without this index, by a scan of the log.
+    db.execute(f"CREATE INDEX idx_events_corrections ON events (position) WHERE {projections.CORRECTIONS}")
+
+
 def _migrations():
     from sqlite_utils.migrations import Migrations  # only a new database pays for this import
 
     migrations = Migrations("caselog")
     migrations(name="events_and_projections")(_migrate_v1)
+    migrations(name="corrections_index")(_migrate_v2)
     return migrations
 
 
@@ -200,7 +206,7 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version < SCHEMA:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if version == 0 and tables - {"_sqlite_migrations"}:
+        if (version == 0 and tables - {"_sqlite_migrations"}) or (version > 0 and "events" not in tables):
             raise InputError(f"{path} is an SQLite database but not caselog's")
         conn.execute("PRAGMA journal_mode = WAL")
         import sqlite_utils

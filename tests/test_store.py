@@ -10,7 +10,7 @@ import pytest
 
 from builders import LogBuilder
 from caselog import events as ev
-from caselog import store
+from caselog import projections, store
 from caselog.errors import CaselogError, ConflictError
 
 EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "small-city.jsonl"
@@ -157,3 +157,26 @@ def test_an_import_sets_the_replace_trigger_aside_only_inside_its_own_transactio
         store.import_events(conn, store.read_jsonl(bad, "x"))
     conn.close()
     assert _no_replace_trigger(other) == created
+
+
+def test_a_schema_1_log_gains_the_corrections_index_when_opened(tmp_path):
+    db = tmp_path / "caselog.db"
+    conn = store.connect(db)
+    with open(EXAMPLE, "rb") as fh:
+        store.import_events(conn, store.read_jsonl(fh, "x"))
+    exported = list(store.export(conn))
+    conn.close()
+    with sqlite3.connect(db) as raw:  # as the first schema left it
+        raw.execute("DROP INDEX idx_events_corrections")
+        raw.execute("DELETE FROM _sqlite_migrations WHERE name = 'corrections_index'")
+        raw.execute("PRAGMA user_version = 1")
+
+    conn = store.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA == 2
+    assert list(store.export(conn)) == exported
+    # The refresh reads the corrections through the index: the query spells its condition the same way.
+    plan = " ".join(row[3] for row in conn.execute(
+        f"EXPLAIN QUERY PLAN SELECT e.type, e.payload FROM main.events e WHERE e.{projections.CORRECTIONS} "
+        "ORDER BY e.position"))
+    assert "idx_events_corrections" in plan
+    conn.close()
