@@ -31,7 +31,7 @@ def _check_replaceable(path: Path) -> None:
     if not path.exists():
         return
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = store.read_only(path)
         try:
             application_id = conn.execute("PRAGMA application_id").fetchone()[0]
         finally:

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import sqlite3
+import urllib.parse
 import uuid
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
@@ -263,6 +264,11 @@ class Transaction:
         projections.let_go_of_scratch(self.conn)
 
 
+def read_only(path: str | Path) -> sqlite3.Connection:
+    """A connection that cannot write to ``path`` (quoted: a name may hold '?', '#' or '%')."""
+    return sqlite3.connect(f"file:{urllib.parse.quote(str(path))}?mode=ro", uri=True)
+
+
 def file_of(conn: sqlite3.Connection) -> str:
     """The path of the connection's main database; empty for a database in memory."""
     return next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "")
@@ -404,7 +410,7 @@ class Writer:
         """Whether the copy ends where the log does, with the same event: a cheap guard against
         refreshing from anything else."""
         try:
-            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as copy:
+            with contextlib.closing(read_only(path)) as copy:
                 last = copy.execute("SELECT position, event_id FROM events ORDER BY position DESC LIMIT 1").fetchone()
         except sqlite3.Error:  # the helper could not write it
             return False
@@ -604,7 +610,7 @@ def verify_chain(conn: sqlite3.Connection, anchor: tuple[int, str] | None = None
 
 def _verify_stretch(path: str, start: int, end: int, prev: str, anchor: tuple[int, str] | None) -> tuple[int, str] | None:
     """Check positions ``start``..``end`` in a process of its own: None, or (position, what is wrong)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = read_only(path)
     try:
         with reading(conn):
             _walk(conn, start, end, prev, anchor, None)

@@ -119,3 +119,26 @@ def test_a_second_process_that_dies_is_a_one_line_error():
     with pytest.raises(CaselogError, match="stopped unexpectedly"):
         with cores.second_process() as pool:
             pool.submit(os._exit, 1).result()
+
+
+def test_files_with_odd_names_on_two_cores(national_db, tmp_path, monkeypatch):
+    """The second processes open files by URI: a name with a space, '#', '?', '%' or Chinese must still work."""
+    import tempfile
+
+    odd = tmp_path / "日志 #1?%20"
+    odd.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(odd))  # the scratch files and the import's copy go here too
+    monkeypatch.setattr(store, "PARALLEL_FROM", 2)
+    read_apart = on_two_cores(monkeypatch)
+    db = copy_db(national_db, odd / "案件 #2?.db")
+    for args in (("rebuild",), ("verify",)):
+        result = invoke(db, *args)
+        assert result.exit_code == 0, result.output
+    assert read_apart == [str(db), str(db)]
+    source = odd / "导出 #3?.jsonl"
+    source.write_bytes(invoke(db, "export").stdout_bytes)
+    fresh = odd / "新 #4?.db"
+    result = invoke(fresh, "import", str(source))
+    assert result.exit_code == 0, result.output
+    assert read_apart[-1].startswith(str(odd)) and read_apart[-1].endswith("events.db")
+    assert snapshot(fresh) == snapshot(db)
