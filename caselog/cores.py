@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from concurrent.futures import Executor
 from typing import Iterator
 
 from caselog.errors import CaselogError
+
+
+FROM_EVENTS = 200_000  # below this many events, starting a second process costs more than it saves
+
+
+def worth_it(events: int) -> bool:
+    """Whether a job over ``events`` events should hand half of itself to a second process."""
+    return events >= FROM_EVENTS and (os.cpu_count() or 1) > 1
 
 
 @contextlib.contextmanager

@@ -254,7 +254,6 @@ def _touched(column: str) -> str:
     return f'{column} IN (SELECT "case" FROM temp._touched)'
 
 
-APART_FROM = 200_000  # events: below this, a second process costs more than it saves
 _MINE = 0.47  # the share of the cases this process computes; it also copies the other share in
 
 
@@ -286,7 +285,7 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | None = 
     before = figures.tally(conn, touched)
     for name in CASE_TABLES:
         conn.execute(f'DELETE FROM "{name}" WHERE {touched}')
-    if cases is None and apart and head.position >= APART_FROM and (os.cpu_count() or 1) > 1:
+    if cases is None and apart and cores.worth_it(head.position):
         stored = _stored_series(conn, None)
         deleted, rows = _fill_in_two(conn, log, scope, params, apart,
                                      lambda after: _yearly_rows(figures.difference(after, before), stored), head.position)

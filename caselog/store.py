@@ -17,7 +17,6 @@ import datetime as dt
 import gc
 import hashlib
 import json
-import os
 import re
 import sqlite3
 import urllib.parse
@@ -563,7 +562,6 @@ def export(conn: sqlite3.Connection) -> Iterator[dict]:
         yield export_row(row)
 
 
-PARALLEL_FROM = 200_000  # events; below this a second process costs more than it saves
 
 
 class _Broken(Exception):
@@ -584,7 +582,7 @@ def verify_chain(conn: sqlite3.Connection, anchor: tuple[int, str] | None = None
     """
     last = head(conn)
     end = last.position
-    split = end // 2 if end >= PARALLEL_FROM and (os.cpu_count() or 1) > 1 else end
+    split = end // 2 if cores.worth_it(end) else end
     with contextlib.ExitStack() as stack:
         second = None
         if split < end:

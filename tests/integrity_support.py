@@ -130,10 +130,10 @@ def build_example_db(path: Path, copies: int = 0) -> Path:
 def on_two_cores(monkeypatch) -> list[str]:
     """Every full refresh of any length takes the two-process path from now on (imports read
     their file apart too); returns the events file each one's second process read."""
-    from caselog import ingest, projections
+    from caselog import cores, ingest, projections
 
     monkeypatch.setattr(ingest, "APART_FROM", 0)
-    monkeypatch.setattr(projections, "APART_FROM", 0)
+    monkeypatch.setattr(cores, "FROM_EVENTS", 0)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     read_apart: list[str] = []
     fill_in_two = projections._fill_in_two

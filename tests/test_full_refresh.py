@@ -1,6 +1,6 @@
 """A long log's full refresh (rebuild, verify, as-of) runs on two cores: the same rows as on one.
 
-``projections.APART_FROM`` is lowered so that a small national log takes the
+``cores.FROM_EVENTS`` is lowered so that a small national log takes the
 two-process path; each test holds it against the one-process path or a known change.
 """
 
@@ -128,7 +128,6 @@ def test_files_with_odd_names_on_two_cores(national_db, tmp_path, monkeypatch):
     odd = tmp_path / "日志 #1?%20"
     odd.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(odd))  # the scratch files and the import's copy go here too
-    monkeypatch.setattr(store, "PARALLEL_FROM", 2)
     read_apart = on_two_cores(monkeypatch)
     db = copy_db(national_db, odd / "案件 #2?.db")
     for args in (("rebuild",), ("verify",)):

@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from caselog import store
+from caselog import cores
 from caselog.store import chain_hash, sha256
 from integrity_support import build_example_db, copy_db, invoke
 
@@ -28,9 +28,9 @@ COLUMNS = ("position", "event_id", "case", "version", "type", "schema_version", 
 
 @pytest.fixture(autouse=True, params=["one process", "two processes"])
 def processes(request, monkeypatch):
-    """Every kind of tampering is caught whether the chain is checked whole or in two halves at once."""
+    """Every kind of tampering is caught whether the chain is checked (and the projections rebuilt) whole or in two halves at once."""
     if request.param == "two processes":
-        monkeypatch.setattr(store, "PARALLEL_FROM", 2)
+        monkeypatch.setattr(cores, "FROM_EVENTS", 2)
         monkeypatch.setattr(os, "cpu_count", lambda: 2)
     return request.param
 
