@@ -23,7 +23,6 @@ import multiprocessing
 import os
 import sqlite3
 import tempfile
-import uuid
 from multiprocessing.connection import Connection
 from typing import BinaryIO, Callable, Iterable, Iterator
 
@@ -102,7 +101,7 @@ def _read_apart(path: str, clerk: str, sending: Connection, copy: str) -> None:
             try:
                 for item in store.read_jsonl(file, clerk):
                     # An id is given here rather than by the writer, so that the copy holds the same one.
-                    event_id = item.event_id or str(uuid.uuid4())
+                    event_id = item.event_id or ev.new_event_id()
                     batch.append((item.event.TYPE, ev.payload(item.event),
                                   *(event_id if k == "event_id" else getattr(item, k) for k in _ENVELOPE)))
                     if len(batch) == _BATCH:

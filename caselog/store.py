@@ -20,7 +20,6 @@ import json
 import re
 import sqlite3
 import urllib.parse
-import uuid
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -372,7 +371,7 @@ class Writer:
             recorded_by = ev.checked_text(item.recorded_by)
         except (ValueError, TypeError) as error:
             raise InputError(f"recorded_by (the clerk's name): {error}") from None
-        event_id = item.event_id or str(uuid.uuid4())
+        event_id = item.event_id or ev.new_event_id()
         recorded = ev.Recorded(event, case, event_id, recorded_at, recorded_by, state.version + 1, position)
         new_state = rules.decide(state, recorded, lambda: history(conn, case), self.today)
         payload, payload_sha256 = item.stored or _stored(ev.payload(event))

@@ -106,6 +106,7 @@ def test_ids_the_helper_gives_are_the_ones_logged(tmp_path, monkeypatch):
     assert len(read_apart) == 1
     logged = [json.loads(line)["event_id"] for line in export(db).splitlines()]
     assert len(set(logged)) == len(events)
+    assert logged == sorted(logged)  # time-ordered (version 7), in the order they were given
     verified = invoke(db, "verify")
     assert verified.exit_code == 0, verified.output
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -180,3 +182,28 @@ def test_a_schema_1_log_gains_the_corrections_index_when_opened(tmp_path):
         "ORDER BY e.position"))
     assert "idx_events_corrections" in plan
     conn.close()
+
+
+def test_new_event_ids_are_version_7_uuids_of_the_current_millisecond():
+    before = time.time_ns() // 1_000_000
+    event_id = uuid.UUID(ev.new_event_id())
+    after = time.time_ns() // 1_000_000
+    assert (event_id.version, event_id.variant) == (7, uuid.RFC_4122)
+    assert before <= event_id.int >> 80 <= after
+    assert ev.event_id(str(event_id)) == str(event_id)  # what an import line may carry
+
+
+def test_new_event_ids_sort_in_the_order_they_were_made_within_a_millisecond_and_past_its_counter(monkeypatch):
+    monkeypatch.setattr(ev, "_clock", [0, 0])
+    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_000_000 * 1_000_000)
+    made = [ev.new_event_id() for _ in range(5_000)]  # more than the 4,096 a millisecond's counter holds
+    assert made == sorted(made) and len(set(made)) == len(made)
+    assert {uuid.UUID(i).int >> 80 for i in made} == {1_700_000_000_000, 1_700_000_000_001}
+    monkeypatch.setattr(time, "time_ns", lambda: 1_600_000_000_000 * 1_000_000)  # the clock stepped back
+    assert ev.new_event_id() > made[-1]
+
+
+def test_an_event_appended_without_an_id_gets_a_time_ordered_one(log):
+    ids = [row["event_id"] for row in store.export(log.conn)]
+    assert [uuid.UUID(i).version for i in ids] == [7, 7]
+    assert ids == sorted(ids)

@@ -53,7 +53,10 @@ def test_every_event_is_well_formed(log):
         assert events.case_number(event["case"]) == event["case"]
         if event["type"] == "appeal_filed":
             events.case_number(event["appeal_case"], ("行终", "行赔终"))
-        assert uuid.UUID(event["event_id"]).version == 4
+        event_id = uuid.UUID(event["event_id"])
+        assert event_id.version == 7
+        logged = dt.datetime.fromisoformat(event["recorded_at"][:-1]).replace(tzinfo=dt.timezone.utc)
+        assert (event_id.int >> 80) // 1000 == logged.timestamp()  # its millisecond is in that second
         assert event["recorded_by"].startswith("clerk-")
     assert len({event["event_id"] for event in log}) == len(log)
 
@@ -151,11 +154,14 @@ def test_seed_city_targets_the_seed_report():
     assert figures["deputy"] > max(figures["principal"], figures["other_head"])
 
 
-def test_event_ids_are_uuid4_of_the_seeded_bits():
+def test_event_ids_take_128_seeded_bits_so_the_rest_of_the_stream_is_unchanged():
     import random
 
-    bits = random.Random(3).getrandbits(128)
-    assert synthetic._event_id(random.Random(3)) == str(uuid.UUID(int=bits, version=4))
+    rng, same = random.Random(3), random.Random(3)
+    bits = same.getrandbits(128)
+    event_id = uuid.UUID(synthetic._event_id(rng, dt.date(2022, 3, 1).toordinal() * 86_400))
+    assert rng.random() == same.random()
+    assert event_id.int & (1 << 62) - 1 == bits & (1 << 62) - 1
 
 
 def test_write_jsonl_writes_one_object_a_line_keeping_chinese():
