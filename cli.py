@@ -423,10 +423,10 @@ def import_(env: Env, file: io.BufferedReader) -> None:
     if size > 1_000_000:
         with click.progressbar(length=size, label="importing", file=sys.stderr) as bar, \
                 ingest.proposals(file, env.clerk, lambda read: bar.update(read - bar.pos), empty) as items:
-            done = store.import_events(conn, _then(items, bar.render_finish), events_copy=lambda: items.events_copy)
+            done = store.import_events(conn, _then(items, bar.render_finish), share=items.share)
     else:
         with ingest.proposals(file, env.clerk, copy_events=empty) as items:
-            done = store.import_events(conn, items, events_copy=lambda: items.events_copy)
+            done = store.import_events(conn, items, share=items.share)
     message(f"imported {done} events; head {store.head(conn)}")
 
 

@@ -10,10 +10,11 @@ which is raised here when the import reaches that line.  Nothing is written
 until the whole file has been read, so the outcome is the same either way.
 
 The helper also keeps a copy of the events as they will be logged into an
-empty log (position, id, case, type, payload) in a scratch file: the
-projections of an import into an empty log are then computed on both cores,
-the second process reading that copy, since the log's own new rows are not
-committed yet and no other connection can see them.
+empty log (position, id, case, type, payload) in a scratch file, since the
+log's own new rows are not committed yet and no other connection can see them.
+Once it has read the whole file, it computes the projections of a range of
+the cases from that copy (``projections.Share``) while this process finishes
+appending and computes the rest; then the helper's rows are copied in.
 """
 
 from __future__ import annotations
@@ -26,25 +27,56 @@ import tempfile
 from multiprocessing.connection import Connection
 from typing import BinaryIO, Callable, Iterable, Iterator
 
-from caselog import errors, projections, store
+from caselog import errors, figures, projections, store
 from caselog import events as ev
 
 APART_FROM = 16 * 1024 * 1024  # bytes: below this, starting a helper costs more than it saves
 _BATCH = 2_000  # events per message from the helper
+# What the helper sends of each line besides its type and payload: store.Proposed's fields in
+# their order, less the event and the expected version (an import line has none).
 _ENVELOPE = ("case", "recorded_by", "event_id", "recorded_at", "version", "position", "schema_version",
              "stored", "hash", "source")
 
 
-class Reading:
-    """The file's events as Proposed, in order; ``events_copy`` names the helper's copy of them
-    once it is complete (a file read in this process has none)."""
+# The share of an import's refresh left to the importing process, which also copies the helper's
+# rows in; the helper first finishes its copy of the events.
+_MINE = 0.45
 
-    def __init__(self, items: Iterable[store.Proposed] = ()):
+
+class Reading:
+    """The file's events as Proposed, in order; once they are all taken, ``share()`` offers the
+    part of the refresh the helper computed from its copy of them (a file read in this process has none)."""
+
+    def __init__(self, items: Iterable[store.Proposed] = (), receiving: Connection | None = None, folder: str = ""):
+        """``folder``: where the helper writes its copy of the events and its share of the refresh."""
         self.items = iter(items)
-        self.events_copy = ""
+        self.receiving = receiving
+        self.folder = folder
+        self.all_read = False  # set once the helper has sent every event
 
     def __iter__(self) -> Iterator[store.Proposed]:
         return self.items
+
+    def share(self) -> projections.Share | None:
+        if not (self.all_read and self.folder) or self.receiving is None:
+            return None
+        split = self._receive()  # sent with the end of the events
+        if split is None:
+            return None
+        return projections.Share(split, os.path.join(self.folder, _COPY), self._rows)
+
+    def _rows(self) -> tuple[str, figures.Tally] | None:
+        tally = self._receive()
+        return None if tally is None else (os.path.join(self.folder, _UPPER), tally)
+
+    def _receive(self) -> object:
+        try:
+            return self.receiving.recv()
+        except (EOFError, OSError):  # the helper died: this process computes the refresh alone
+            return None
+
+
+_COPY, _UPPER = "events.db", "upper.db"  # the helper's copy of the events; its share of the refresh
 
 
 @contextlib.contextmanager
@@ -59,14 +91,17 @@ def proposals(file: BinaryIO, clerk: str, progress: Callable[[int], None] | None
     context = multiprocessing.get_context("spawn")
     receiving, sending = context.Pipe(duplex=False)
     with tempfile.TemporaryDirectory(prefix="caselog-") as folder:
-        copy = os.path.join(folder, "events.db") if copy_events else ""
-        helper = context.Process(target=_read_apart, args=(file.name, clerk, sending, copy), daemon=True)
+        helper = context.Process(target=_read_apart, args=(file.name, clerk, sending, folder if copy_events else ""),
+                                 daemon=True)
         helper.start()
         sending.close()  # the helper's end: once it is gone, a read here ends instead of waiting
-        reading = Reading()
-        reading.items = _received(receiving, progress, reading, copy)
+        reading = Reading(receiving=receiving, folder=folder if copy_events else "")
+        reading.items = _received(receiving, progress, reading)
         try:
             yield reading
+        except BaseException:
+            helper.terminate()  # refused or interrupted: nothing it still computes is of use
+            raise
         finally:
             receiving.close()  # a helper still sending gets a broken pipe and stops
             helper.join(timeout=5)
@@ -91,11 +126,13 @@ def _counted(file: BinaryIO, clerk: str, progress: Callable[[int], None] | None)
         yield item
 
 
-def _read_apart(path: str, clerk: str, sending: Connection, copy: str) -> None:
-    """The helper: read and check every line, sending batches of checked fields, then None once
-    the copy of the events (if ``copy`` names a file) is complete."""
+def _read_apart(path: str, clerk: str, sending: Connection, folder: str) -> None:
+    """The helper: read and check every line, sending batches of checked fields, then None.  If
+    ``folder`` is given, also write the copy of the events there, then compute the upper range of
+    the refresh from it: send the range's first case, then the tally of its rows (None for either
+    if it cannot)."""
     batch: list[tuple] = []
-    events = _EventsCopy(copy)
+    events = _EventsCopy(os.path.join(folder, _COPY) if folder else "")
     try:
         with open(path, "rb") as file:
             try:
@@ -114,8 +151,20 @@ def _read_apart(path: str, clerk: str, sending: Connection, copy: str) -> None:
                 return
             events.add(batch)
             sending.send((file.tell(), batch))
-            events.finish()
+        if not folder:
             sending.send(None)
+            return
+        # The split goes with the end of the events, so that the importing process can start on its
+        # range of the refresh as soon as it has appended them.
+        split = events.split(_MINE)
+        sending.send(None)
+        sending.send(split)
+        if split is not None:
+            tally = None
+            if events.finish():
+                with contextlib.suppress(sqlite3.Error):
+                    tally = projections.fill_upper(events.path, os.path.join(folder, _UPPER), split)
+            sending.send(tally)
     except (BrokenPipeError, ConnectionResetError):
         pass  # the import stopped, refused or killed: nobody is listening
     except OSError as error:
@@ -134,6 +183,7 @@ class _EventsCopy:
                                                    ("event_id", "case", "schema_version", "stored"))
 
     def __init__(self, path: str):
+        self.path = path
         self.position = 0
         self.conn: sqlite3.Connection | None = None
         if path:
@@ -153,12 +203,25 @@ class _EventsCopy:
                 for position, row in enumerate(batch, first)]
         self._write(("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows))
 
-    def finish(self) -> None:
+    def split(self, mine: float) -> str | None:
+        """Where the refresh's cases are split (``projections.split_case``), None if the copy failed."""
         # The projections' SQL looks events up by case and by id, and reads the corrections first.
-        self._write('CREATE INDEX events_case ON events ("case")', "CREATE INDEX events_event_id ON events (event_id)",
+        self._write('CREATE INDEX events_case ON events ("case")')
+        if self.conn is None or not self.position:
+            return None
+        try:
+            return projections.split_case(self.conn, "main", self.position, mine)
+        except sqlite3.Error:
+            return None
+
+    def finish(self) -> bool:
+        """Whether the copy is complete and committed."""
+        self._write("CREATE INDEX events_event_id ON events (event_id)",
                     f"CREATE INDEX events_corrections ON events (position) WHERE {projections.CORRECTIONS}", "COMMIT")
-        if self.conn is not None:
-            self.conn.close()
+        if self.conn is None:
+            return False
+        self.conn.close()
+        return True
 
     def _write(self, *statements: str | tuple[str, list]) -> None:
         if self.conn is None:
@@ -174,21 +237,23 @@ class _EventsCopy:
             self.conn = None
 
 
-def _received(receiving: Connection, progress: Callable[[int], None] | None, reading: Reading,
-              copy: str) -> Iterator[store.Proposed]:
+def _received(receiving: Connection, progress: Callable[[int], None] | None, reading: Reading) -> Iterator[store.Proposed]:
     while True:
         try:
             message = receiving.recv()
         except EOFError:
             raise errors.InputError("the process reading the file stopped unexpectedly; nothing was imported") from None
         if message is None:
-            reading.events_copy = copy
+            reading.all_read = True
             return
         first, rest = message
         if isinstance(first, str):  # a refused line
             raise getattr(errors, first)(rest)
-        for type_, payload, *envelope in rest:
-            fields = dict(zip(_ENVELOPE, envelope))
-            yield store.Proposed(ev.trusted(type_, payload), **fields)
+        proposed, trusted = store.Proposed, ev.trusted
+        for type_, payload, case, recorded_by, event_id, recorded_at, version, position, schema_version, stored, \
+                hash_, source in rest:
+            # Positional: keywords cost a million-event import a second.
+            yield proposed(trusted(type_, payload), case, recorded_by, event_id, recorded_at, None, version, position,
+                           schema_version, stored, hash_, source)
         if progress is not None:
             progress(first)

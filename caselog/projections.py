@@ -257,16 +257,31 @@ def _touched(column: str) -> str:
 _MINE = 0.47  # the share of the cases this process computes; it also copies the other share in
 
 
+class Share:
+    """The upper range of a full refresh's cases, computed by another process into a scratch file.
+
+    ``split`` is the range's first case and ``events`` the file of events it was computed from;
+    ``rows()`` waits for that process and returns the scratch file and the tally of its rows,
+    or None if it could not compute them.
+    """
+
+    def __init__(self, split: str, events: str, rows: Callable[[], tuple[str, figures.Tally] | None]):
+        self.split = split
+        self.events = events
+        self.rows = rows
+
+
 def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | None = None, log: str = "main",
-            upto: int | None = None, apart: str = "") -> None:
+            upto: int | None = None, apart: str = "", share: Share | None = None) -> None:
     """Recompute the rows of ``cases`` (every case when None) from the log, and move the yearly figures.
 
     ``log`` names the attached database holding ``events`` (the as-of view
     writes into a scratch database); only events up to position ``upto`` count.
-    ``head`` is the chain head the result reflects.  ``apart`` is a file whose
-    ``events`` another process can read and that holds the same events: the log's
-    own file when none of its events is this transaction's own, or a copy of them.
-    A long log's full refresh then computes part of the cases in a second process.
+    ``head`` is the chain head the result reflects.  A full refresh of a long log
+    computes part of the cases in a second process: ``share``, computed already,
+    or one started here if ``apart`` names a file whose ``events`` another process
+    can read and that holds the same events (the log's own file when none of its
+    events is this transaction's own).
     """
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS _override (event_id TEXT PRIMARY KEY, payload TEXT, retracted INTEGER)")
     scope = ["1"]
@@ -285,10 +300,11 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | None = 
     before = figures.tally(conn, touched)
     for name in CASE_TABLES:
         conn.execute(f'DELETE FROM "{name}" WHERE {touched}')
-    if cases is None and apart and cores.worth_it(head.position):
+    if cases is None and (share is not None or apart and cores.worth_it(head.position)):
         stored = _stored_series(conn, None)
-        deleted, rows = _fill_in_two(conn, log, scope, params, apart,
-                                     lambda after: _yearly_rows(figures.difference(after, before), stored), head.position)
+        with contextlib.nullcontext(share) if share else _spawned(conn, log, scope, params, apart, head.position) as share:
+            deleted, rows = _fill_in_two(conn, log, scope, params, share,
+                                         lambda after: _yearly_rows(figures.difference(after, before), stored))
     else:
         _fill(conn, log, " AND ".join(scope), "1" if cases is None else _touched('c."case"'), params)
         moved = figures.difference(figures.tally(conn, touched), before)
@@ -310,37 +326,20 @@ def _fill(conn: sqlite3.Connection, log: str, events_scope: str, cases_scope: st
         conn.execute(statement.format(cases=cases_scope), params)
 
 
-def _fill_in_two(conn: sqlite3.Connection, log: str, scope: list[str], params: dict, path: str,
-                 then: Callable[[figures.Tally], T], events: int) -> T:
-    """A full refresh on both cores: the cases from ``split`` on are computed by a second process,
-    reading the events in the file ``path``, into a scratch file, the rest here; then their rows are
-    copied in.  Returns ``then`` of the tally of all rows, run while the rows are copied.  ``events``
-    is how many events there are (the head's position): the split is the case at the median event.
+_UPPER = '+e."case" >= :split'
 
-    Cases are independent of each other, so the halves are the same SQL over two ranges of cases.
-    """
-    import tempfile
 
+def split_case(conn: sqlite3.Connection, log: str, events: int, mine: float = _MINE) -> str:
+    """The case that ends the first ``mine`` of ``events`` events in (case) order: where a full
+    refresh hands the rest of the cases to a second process."""
     row = conn.execute(f'SELECT "case" FROM {log}.events ORDER BY "case" LIMIT 1 OFFSET ?',
-                       (int(events * _MINE),)).fetchone()
-    split = {"split": row[0], **params}
-    with tempfile.TemporaryDirectory(prefix="caselog-") as folder, cores.second_process() as pool:
-        scratch = os.path.join(folder, "apart.db")
-        theirs = pool.submit(_fill_apart, path, scratch, " AND ".join([*scope, '+e."case" >= :split']), split)
-        _fill(conn, log, " AND ".join([*scope, '+e."case" < :split']), "1", split)
-        counts = figures.tally(conn)
-        for group, found in theirs.result().items():
-            counts.setdefault(group, Counter()).update(found)
-        with _attached(conn, scratch, "apart"), ThreadPoolExecutor(1) as thread:
-            # SQLite lets go of the GIL while it copies, so ``then`` (Python) runs meanwhile.
-            result = thread.submit(then, counts)
-            for name in CASE_TABLES:
-                conn.execute(f'INSERT INTO "{name}" SELECT * FROM {_SCRATCH}apart."{name}"')
-    return result.result()
+                       (int(events * mine),)).fetchone()
+    return row[0]
 
 
-def _fill_apart(path: str, scratch: str, events_scope: str, params: dict) -> figures.Tally:
-    """The second process of a full refresh: the rows of ``events_scope`` into a scratch file, and their tally."""
+def fill_upper(path: str, scratch: str, split: str, scope: Iterable[str] = ("1",), params: dict | None = None) -> figures.Tally:
+    """In a second process: the rows of the cases from ``split`` on, of the events in the file
+    ``path``, written into the file ``scratch``; returns their tally."""
     conn = sqlite3.connect(scratch, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = OFF")  # scratch: nothing to recover after a crash
@@ -349,12 +348,51 @@ def _fill_apart(path: str, scratch: str, events_scope: str, params: dict) -> fig
         create(conn)
         conn.execute("CREATE TEMP TABLE _override (event_id TEXT PRIMARY KEY, payload TEXT, retracted INTEGER)")
         conn.execute("BEGIN")
-        _fill(conn, "log", events_scope, "1", params)
+        _fill(conn, "log", " AND ".join([*scope, _UPPER]), "1", {**(params or {}), "split": split})
         counts = figures.tally(conn)
         conn.execute("COMMIT")
         return counts
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def _spawned(conn: sqlite3.Connection, log: str, scope: list[str], params: dict, path: str, events: int) -> Iterator[Share]:
+    """A second process computing the share of a full refresh, reading the events in the file ``path``."""
+    import tempfile
+
+    split = split_case(conn, log, events)
+    with tempfile.TemporaryDirectory(prefix="caselog-") as folder, cores.second_process() as pool:
+        scratch = os.path.join(folder, "apart.db")
+        theirs = pool.submit(fill_upper, path, scratch, split, scope, params)
+        yield Share(split, path, lambda: (scratch, theirs.result()))
+
+
+def _fill_in_two(conn: sqlite3.Connection, log: str, scope: list[str], params: dict, share: Share,
+                 then: Callable[[figures.Tally], T]) -> T:
+    """A full refresh on both cores: the cases before ``share.split`` computed here, the rest
+    by another process; then its rows are copied in.  Returns ``then`` of the tally of all rows,
+    run while the rows are copied.  If the other process could not compute its share, it is
+    computed here.
+
+    Cases are independent of each other, so the shares are the same SQL over two ranges of cases.
+    """
+    split = {"split": share.split, **params}
+    _fill(conn, log, " AND ".join([*scope, '+e."case" < :split']), "1", split)
+    counts = figures.tally(conn)
+    theirs = share.rows()
+    if theirs is None:
+        _fill(conn, log, " AND ".join([*scope, _UPPER]), 'c."case" >= :split', split)
+        return then(figures.tally(conn))
+    scratch, found = theirs
+    for group, counted in found.items():
+        counts.setdefault(group, Counter()).update(counted)
+    with _attached(conn, scratch, "apart"), ThreadPoolExecutor(1) as thread:
+        # SQLite lets go of the GIL while it copies, so ``then`` (Python) runs meanwhile.
+        result = thread.submit(then, counts)
+        for name in CASE_TABLES:
+            conn.execute(f'INSERT INTO "{name}" SELECT * FROM {_SCRATCH}apart."{name}"')
+    return result.result()
 
 
 def _write_overrides(conn: sqlite3.Connection, log: str, scope: str, params: dict) -> None:

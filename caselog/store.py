@@ -27,7 +27,7 @@ from typing import Callable, Iterable, Iterator
 import attrs
 
 from caselog import events as ev
-from caselog import cores, projections, rules
+from caselog import cores, figures, projections, rules
 from caselog.errors import CaselogError, ConflictError, InputError, RuleViolation, TamperError
 
 GENESIS = "0" * 64
@@ -392,21 +392,28 @@ class Writer:
         self.head = Head(position, link, recorded_at)
         return recorded
 
-    def finish(self, events_copy: str = "") -> Head:
+    def finish(self, share: projections.Share | None = None) -> Head:
         """Refresh the touched cases' projections (all of them, when the log began empty).
 
-        ``events_copy`` is a file that holds, in an ``events`` table, a copy of what was appended
-        (position, event id, case, type, schema version, payload): another connection can read it,
-        so a long log's refresh takes the second core.
+        ``share``: part of the cases computed by another process from a copy of what was
+        appended (``share.events``, a file with an ``events`` table of position, event id, case,
+        type, schema version and payload); used if the log began empty and the copy ends with it.
         """
         self.states = rules.StateCache(self.states.load)  # free the states before the SQL needs memory
-        apart = events_copy if self.empty and events_copy and self._copied(events_copy) else ""
-        projections.refresh(self.conn, self.head, None if self.empty else self.touched, apart=apart)
+        usable = None
+        if self.empty and share is not None:
+            usable = projections.Share(share.split, share.events, lambda: self._copied_rows(share))
+        projections.refresh(self.conn, self.head, None if self.empty else self.touched, share=usable)
         return self.head
+
+    def _copied_rows(self, share: projections.Share) -> tuple[str, figures.Tally] | None:
+        """The share's rows, if the copy they were computed from ends where the log does."""
+        found = share.rows()
+        return found if found is not None and self._copied(share.events) else None
 
     def _copied(self, path: str) -> bool:
         """Whether the copy ends where the log does, with the same event: a cheap guard against
-        refreshing from anything else."""
+        using rows computed from anything else."""
         try:
             with contextlib.closing(read_only(path)) as copy:
                 last = copy.execute("SELECT position, event_id FROM events ORDER BY position DESC LIMIT 1").fetchone()
@@ -424,17 +431,18 @@ def append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date |
 
 
 def import_events(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None = None,
-                  events_copy: Callable[[], str] = str) -> int:
+                  share: Callable[[], projections.Share | None] = lambda: None) -> int:
     """Append a batch all or nothing, keeping nothing of it in memory; returns how many were logged.
 
-    ``events_copy`` names, once every item is taken, a copy of them as logged (see ``Writer.finish``).
+    ``share``, asked once every item is taken, may offer part of the refresh computed by the
+    process that read the items (see ``Writer.finish``).
     """
-    return _append(conn, items, today, None, bulk=True, events_copy=events_copy)
+    return _append(conn, items, today, None, bulk=True, share=share)
 
 
 def _append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None,
             keep: Callable[[ev.Recorded], None] | None, bulk: bool = False,
-            events_copy: Callable[[], str] = str) -> int:
+            share: Callable[[], projections.Share | None] = lambda: None) -> int:
     count = 0
     collecting = gc.isenabled()
     gc.disable()  # appends make no reference cycles; full collections over millions of states only cost time
@@ -457,7 +465,7 @@ def _append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date 
                 count += 1
                 if keep is not None:
                     keep(recorded)
-            writer.finish(events_copy())
+            writer.finish(share())
             if bulk:
                 conn.execute(_NO_REPLACE)
     finally:

@@ -129,7 +129,8 @@ def build_example_db(path: Path, copies: int = 0) -> Path:
 
 def on_two_cores(monkeypatch) -> list[str]:
     """Every full refresh of any length takes the two-process path from now on (imports read
-    their file apart too); returns the events file each one's second process read."""
+    their file apart too); returns the events file each one's second process read, for those
+    whose rows were used."""
     from caselog import cores, ingest, projections
 
     monkeypatch.setattr(ingest, "APART_FROM", 0)
@@ -138,9 +139,17 @@ def on_two_cores(monkeypatch) -> list[str]:
     read_apart: list[str] = []
     fill_in_two = projections._fill_in_two
 
-    def spied(conn, log, scope, params, path, then, events):
-        read_apart.append(path)
-        return fill_in_two(conn, log, scope, params, path, then, events)
+    def spied(conn, log, scope, params, share, then):
+        rows = share.rows
+
+        def used():
+            found = rows()
+            if found is not None:
+                read_apart.append(share.events)
+            return found
+
+        share.rows = used
+        return fill_in_two(conn, log, scope, params, share, then)
 
     monkeypatch.setattr(projections, "_fill_in_two", spied)
     return read_apart

@@ -55,6 +55,19 @@ def test_a_rebuild_on_two_cores_equals_the_incremental_projections(db, monkeypat
     assert cases[0] < split_case(db) <= cases[-1]
 
 
+def test_a_share_the_other_process_could_not_compute_is_computed_here(db):
+    imported = snapshot(db)
+    conn = store.connect(db)
+    with store.Transaction(conn):
+        head = store.head(conn)
+        split = projections.split_case(conn, "main", head.position)
+        projections.refresh(conn, head, share=projections.Share(split, str(db), lambda: None))
+    conn.close()
+    assert snapshot(db) == imported
+    cases = [row[0] for row in imported["cases"]]
+    assert cases[0] < split <= cases[-1]
+
+
 def test_two_rebuilds_on_one_connection(db, monkeypatch):
     """The second process's scratch file stays attached until its transaction ends; a second rebuild still works."""
     before = snapshot(db)

@@ -93,6 +93,23 @@ def test_an_import_into_an_empty_log_is_refreshed_on_two_cores_from_the_helpers_
     assert snapshot(two) == snapshot(one)
 
 
+def test_an_import_into_an_empty_log_refused_on_its_last_line_writes_nothing_and_stops_the_helper(tmp_path, monkeypatch,
+                                                                                                source):
+    """The helper has read everything and is computing its share of the refresh when the last line is refused."""
+    import multiprocessing
+
+    lines = source.read_text("utf-8").splitlines()
+    last = json.loads(lines[-1])
+    lines[-1] = json.dumps({**last, "recorded_by": ""}, ensure_ascii=False)  # refused by the writer, here
+    path = tmp_path / "late.jsonl"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    read_apart = on_two_cores(monkeypatch)
+    db = tmp_path / "caselog.db"
+    check_line_number(check_refusal(invoke(db, "import", str(path)), ["recorded_by"]), len(lines))
+    assert read_apart == [] and multiprocessing.active_children() == []
+    assert export(db) == b""
+
+
 def test_ids_the_helper_gives_are_the_ones_logged(tmp_path, monkeypatch):
     """Lines without an event id get one from the helper, so that its copy and the log agree."""
     events = [{k: v for k, v in e.items() if k != "event_id"} for e in example_events() if e["type"] != "event_corrected"
@@ -212,3 +229,11 @@ def test_killing_the_import_stops_its_helper_and_writes_nothing(base, tmp_path):
         time.sleep(0.05)
     assert not any(map(_alive, helpers)), "the helper outlived the import"
     assert export(db) == before
+
+
+def test_the_helper_sends_the_envelope_in_the_order_of_proposed_fields():
+    """The events are rebuilt from the helper's tuples by position."""
+    import attrs
+
+    names = [a.name for a in attrs.fields(store.Proposed)]
+    assert names == ["event", *ingest._ENVELOPE[:4], "expect_version", *ingest._ENVELOPE[4:]]
