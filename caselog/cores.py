@@ -15,7 +15,12 @@ FROM_EVENTS = 200_000  # below this many events, starting a second process costs
 
 def worth_it(events: int) -> bool:
     """Whether a job over ``events`` events should hand half of itself to a second process."""
-    return events >= FROM_EVENTS and (os.cpu_count() or 1) > 1
+    return events >= FROM_EVENTS and more_than_one()
+
+
+def more_than_one() -> bool:
+    """Whether a second process would run on a core of its own."""
+    return (os.cpu_count() or 1) > 1
 
 
 @contextlib.contextmanager

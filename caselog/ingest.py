@@ -27,7 +27,7 @@ import tempfile
 from multiprocessing.connection import Connection
 from typing import BinaryIO, Callable, Iterable, Iterator
 
-from caselog import errors, figures, projections, store
+from caselog import cores, errors, figures, projections, store
 from caselog import events as ev
 
 APART_FROM = 16 * 1024 * 1024  # bytes: below this, starting a helper costs more than it saves
@@ -85,7 +85,7 @@ def proposals(file: BinaryIO, clerk: str, progress: Callable[[int], None] | None
     """The file's events; ``progress`` gets the bytes read so far.  ``copy_events``: the log is
     empty, so a helper reading the file also writes the copy of its events for the refresh."""
     size = _regular_size(file)
-    if size is None or size < APART_FROM:
+    if size is None or size < APART_FROM or not cores.more_than_one():
         yield Reading(_counted(file, clerk, progress))
         return
     context = multiprocessing.get_context("spawn")

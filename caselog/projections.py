@@ -326,7 +326,8 @@ def _fill(conn: sqlite3.Connection, log: str, events_scope: str, cases_scope: st
         conn.execute(statement.format(cases=cases_scope), params)
 
 
-_UPPER = '+e."case" >= :split'
+# The two ranges of cases of a full refresh on both cores.
+_BEFORE_SPLIT, _FROM_SPLIT = '+e."case" < :split', '+e."case" >= :split'
 
 
 def split_case(conn: sqlite3.Connection, log: str, events: int, mine: float = _MINE) -> str:
@@ -348,7 +349,7 @@ def fill_upper(path: str, scratch: str, split: str, scope: Iterable[str] = ("1",
         create(conn)
         conn.execute("CREATE TEMP TABLE _override (event_id TEXT PRIMARY KEY, payload TEXT, retracted INTEGER)")
         conn.execute("BEGIN")
-        _fill(conn, "log", " AND ".join([*scope, _UPPER]), "1", {**(params or {}), "split": split})
+        _fill(conn, "log", " AND ".join([*scope, _FROM_SPLIT]), "1", {**(params or {}), "split": split})
         counts = figures.tally(conn)
         conn.execute("COMMIT")
         return counts
@@ -378,11 +379,11 @@ def _fill_in_two(conn: sqlite3.Connection, log: str, scope: list[str], params: d
     Cases are independent of each other, so the shares are the same SQL over two ranges of cases.
     """
     split = {"split": share.split, **params}
-    _fill(conn, log, " AND ".join([*scope, '+e."case" < :split']), "1", split)
+    _fill(conn, log, " AND ".join([*scope, _BEFORE_SPLIT]), "1", split)
     counts = figures.tally(conn)
     theirs = share.rows()
     if theirs is None:
-        _fill(conn, log, " AND ".join([*scope, _UPPER]), 'c."case" >= :split', split)
+        _fill(conn, log, " AND ".join([*scope, _FROM_SPLIT]), 'c."case" >= :split', split)
         return then(figures.tally(conn))
     scratch, found = theirs
     for group, counted in found.items():

@@ -237,3 +237,14 @@ def test_the_helper_sends_the_envelope_in_the_order_of_proposed_fields():
 
     names = [a.name for a in attrs.fields(store.Proposed)]
     assert names == ["event", *ingest._ENVELOPE[:4], "expect_version", *ingest._ENVELOPE[4:]]
+
+
+def test_on_one_core_a_big_file_is_read_in_process(base, source, tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest, "APART_FROM", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    helpers = []
+    monkeypatch.setattr(ingest, "_read_apart", lambda *args: helpers.append(args))
+    db = copy_db(base, tmp_path / "one-core.db")
+    assert invoke(db, "import", str(source)).exit_code == 0
+    assert helpers == []
+    assert invoke(db, "verify").exit_code == 0
