@@ -95,6 +95,17 @@ def test_wal_and_full_synchronous_are_chosen_on_purpose(log):
     assert log.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
+def test_a_new_log_has_16_kib_pages_and_an_old_one_keeps_its_own(tmp_path, monkeypatch):
+    assert store.connect(tmp_path / "new.db").execute("PRAGMA page_size").fetchone()[0] == 16_384
+    old = tmp_path / "old.db"
+    monkeypatch.setattr(store, "PAGE_SIZE", 4096)
+    store.connect(old).close()
+    monkeypatch.undo()
+    reopened = store.connect(old)
+    assert reopened.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert reopened.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA
+
+
 def test_a_database_that_is_not_caselogs_is_refused(tmp_path):
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)")
