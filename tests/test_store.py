@@ -9,6 +9,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from builders import LogBuilder
 from caselog import events as ev
@@ -218,3 +220,25 @@ def test_an_event_appended_without_an_id_gets_a_time_ordered_one(log):
     ids = [row["event_id"] for row in store.export(log.conn)]
     assert [uuid.UUID(i).version for i in ids] == [7, 7]
     assert ids == sorted(ids)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_JSON)
+def test_canonical_json_is_json_dumps_with_sorted_keys_and_no_spaces(value):
+    assert store.canonical(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@given(st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=12).filter(
+    lambda name: name.strip() == name))
+def test_a_link_is_the_canonical_envelope_whatever_the_clerk_types(clerk):
+    """The clerk's name is the one envelope text a person types: quotes, backslashes, Chinese."""
+    row = {"position": 7, "event_id": "016f63c7-de41-75c7-94c6-3545498ce17b", "case": "(2022)浙0302行初12号",
+           "version": 2, "type": "hearing_held", "schema_version": 1, "payload_sha256": "a" * 64,
+           "recorded_at": "2022-03-01T08:00:00Z", "recorded_by": clerk}
+    assert store.chain_hash(row, "b" * 64) == store.sha256(store.canonical({**row, "prev_hash": "b" * 64}))
