@@ -248,3 +248,44 @@ def test_on_one_core_a_big_file_is_read_in_process(base, source, tmp_path, monke
     assert invoke(db, "import", str(source)).exit_code == 0
     assert helpers == []
     assert invoke(db, "verify").exit_code == 0
+
+
+def _two_copies() -> list[str]:
+    return jsonl([e for k in (1, 2) for e in shifted(example_events(), k)]).splitlines()
+
+
+@pytest.mark.parametrize("batch", [1, 7, 100_000])
+def test_rows_inserted_in_batches_of_any_size_log_the_same(tmp_path, monkeypatch, batch):
+    """The writer inserts a batch at a time; corrections and late events read rows still pending."""
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(_two_copies()) + "\n", "utf-8")
+    monkeypatch.setattr(ingest, "APART_FROM", 1 << 62)
+    one_by_one = tmp_path / "one.db"
+    monkeypatch.setattr(store, "_BATCH", 1)
+    assert invoke(one_by_one, "import", str(path)).exit_code == 0
+    monkeypatch.setattr(store, "_BATCH", batch)
+    db = tmp_path / "batched.db"
+    result = invoke(db, "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert export(db) == export(one_by_one)
+    assert snapshot(db) == snapshot(one_by_one)
+
+
+@pytest.mark.parametrize("batch", [1, 7, 100_000])
+def test_an_id_used_twice_is_named_at_its_second_line_before_any_later_refusal(tmp_path, monkeypatch, batch):
+    """The second use of an id is found when its batch is inserted, after later lines were checked:
+    it is still the refusal named, as the first in the file, and nothing is written."""
+    lines = _two_copies()
+    twice = first_hearing_after(lines, 500)
+    later = first_hearing_after(lines, twice + 1)
+    lines[twice - 1] = json.dumps({**json.loads(lines[twice - 1]), "event_id": json.loads(lines[3])["event_id"]},
+                                  ensure_ascii=False)
+    lines[later - 1] = json.dumps({**json.loads(lines[later - 1]), "case": "(2019)浙0302行初999999号"},
+                                  ensure_ascii=False)
+    path = tmp_path / "twice.jsonl"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    monkeypatch.setattr(store, "_BATCH", batch)
+    db = tmp_path / "caselog.db"
+    message = check_refusal(invoke(db, "import", str(path)), ["already in the log"])
+    check_line_number(message, twice)
+    assert export(db) == b""
