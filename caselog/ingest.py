@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import operator
 import os
 import sqlite3
 import tempfile
@@ -32,10 +33,11 @@ from caselog import events as ev
 
 APART_FROM = 16 * 1024 * 1024  # bytes: below this, starting a helper costs more than it saves
 _BATCH = 2_000  # events per message from the helper
-# What the helper sends of each line besides its type and payload: store.Proposed's fields in
+# What the helper sends of each line besides its type and field values: store.Proposed's fields in
 # their order, less the event and the expected version (an import line has none).
 _ENVELOPE = ("case", "recorded_by", "event_id", "recorded_at", "version", "position", "schema_version",
              "stored", "hash", "source")
+_EVENT_ID = 2 + _ENVELOPE.index("event_id")  # in a row sent: the event's type and field values come first
 
 
 # The share of an import's refresh left to the importing process, which also copies the helper's
@@ -132,15 +134,17 @@ def _read_apart(path: str, clerk: str, sending: Connection, folder: str) -> None
     the refresh from it: send the range's first case, then the tally of its rows (None for either
     if it cannot)."""
     batch: list[tuple] = []
+    envelope = operator.attrgetter(*_ENVELOPE)
     events = _EventsCopy(os.path.join(folder, _COPY) if folder else "")
     try:
         with open(path, "rb") as file:
             try:
                 for item in store.read_jsonl(file, clerk):
-                    # An id is given here rather than by the writer, so that the copy holds the same one.
-                    event_id = item.event_id or ev.new_event_id()
-                    batch.append((item.event.TYPE, ev.payload(item.event),
-                                  *(event_id if k == "event_id" else getattr(item, k) for k in _ENVELOPE)))
+                    row = (item.event.TYPE, ev.field_values(item.event), *envelope(item))
+                    if item.event_id is None:
+                        # An id is given here rather than by the writer, so that the copy holds the same one.
+                        row = (*row[:_EVENT_ID], ev.new_event_id(), *row[_EVENT_ID + 1:])
+                    batch.append(row)
                     if len(batch) == _BATCH:
                         events.add(batch)
                         sending.send((file.tell(), batch))
@@ -179,8 +183,7 @@ class _EventsCopy:
     ``Writer.finish`` finds that the copy does not end where the log does.
     """
 
-    _EVENT_ID, _CASE, _SCHEMA_VERSION, _STORED = (2 + _ENVELOPE.index(k) for k in
-                                                   ("event_id", "case", "schema_version", "stored"))
+    _CASE, _SCHEMA_VERSION, _STORED = (2 + _ENVELOPE.index(k) for k in ("case", "schema_version", "stored"))
 
     def __init__(self, path: str):
         self.path = path
@@ -199,7 +202,7 @@ class _EventsCopy:
 
     def add(self, batch: list[tuple]) -> None:
         first, self.position = self.position + 1, self.position + len(batch)
-        rows = [(position, row[self._EVENT_ID], row[self._CASE], row[0], row[self._SCHEMA_VERSION], row[self._STORED][0])
+        rows = [(position, row[_EVENT_ID], row[self._CASE], row[0], row[self._SCHEMA_VERSION], row[self._STORED][0])
                 for position, row in enumerate(batch, first)]
         self._write(("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows))
 
@@ -249,11 +252,11 @@ def _received(receiving: Connection, progress: Callable[[int], None] | None, rea
         first, rest = message
         if isinstance(first, str):  # a refused line
             raise getattr(errors, first)(rest)
-        proposed, trusted = store.Proposed, ev.trusted
-        for type_, payload, case, recorded_by, event_id, recorded_at, version, position, schema_version, stored, \
+        proposed, event = store.Proposed, ev.from_values
+        for type_, values, case, recorded_by, event_id, recorded_at, version, position, schema_version, stored, \
                 hash_, source in rest:
             # Positional: keywords cost a million-event import a second.
-            yield proposed(trusted(type_, payload), case, recorded_by, event_id, recorded_at, None, version, position,
+            yield proposed(event(type_, values), case, recorded_by, event_id, recorded_at, None, version, position,
                            schema_version, stored, hash_, source)
         if progress is not None:
             progress(first)
