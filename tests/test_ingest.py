@@ -239,6 +239,18 @@ def test_the_helper_sends_the_envelope_in_the_order_of_proposed_fields():
     assert names == ["event", *ingest._ENVELOPE[:4], "expect_version", *ingest._ENVELOPE[4:]]
 
 
+def test_the_helper_sends_every_type_of_event_as_values_that_make_it_again():
+    from caselog import events as ev
+
+    made = [ev.make(e["type"], {k: v for k, v in e.items() if k in ev.FIELDS[e["type"]]}) for e in example_events()]
+    made.append(ev.make("retrial_decided", {"decided_on": "2023-05-04", "result": "reversed", "disposition": "revoked"}))
+    assert {event.TYPE for event in made} == set(ev.EVENT_TYPES)
+    for event in made:
+        values = ev.field_values(event)
+        assert isinstance(values, tuple) and len(values) == len(ev.FIELDS[event.TYPE])
+        assert ev.from_values(event.TYPE, values) == event
+
+
 def test_on_one_core_a_big_file_is_read_in_process(base, source, tmp_path, monkeypatch):
     monkeypatch.setattr(ingest, "APART_FROM", 0)
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
