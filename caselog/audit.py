@@ -117,10 +117,8 @@ def replayed(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[tupl
     if not path:
         raise InputError("an as-of view or a verify reads the log's file, and this log is in memory")
     with tempfile.TemporaryDirectory(prefix="caselog-") as scratch:
-        fresh = sqlite3.connect(os.path.join(scratch, "projections.db"), isolation_level=None)
+        fresh = projections.scratch(os.path.join(scratch, "projections.db"))
         try:
-            fresh.execute("PRAGMA journal_mode = OFF")  # scratch: nothing to recover after a crash
-            fresh.execute("PRAGMA synchronous = OFF")
             fresh.execute("ATTACH DATABASE ? AS log", (path,))
             projections.create(fresh)
             fresh.execute("BEGIN")

@@ -191,10 +191,8 @@ class _EventsCopy:
         self.conn: sqlite3.Connection | None = None
         if path:
             with contextlib.suppress(sqlite3.Error):
-                self.conn = sqlite3.connect(path, isolation_level=None)
+                self.conn = projections.scratch(path)
         self._write(
-            "PRAGMA journal_mode = OFF",  # scratch: nothing to recover after a crash
-            "PRAGMA synchronous = OFF",
             'CREATE TABLE events (position INTEGER PRIMARY KEY, event_id TEXT, "case" TEXT, type TEXT, '
             "schema_version INTEGER, payload TEXT)",
             "BEGIN",

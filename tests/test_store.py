@@ -100,7 +100,7 @@ def test_wal_and_full_synchronous_are_chosen_on_purpose(log):
 def test_a_new_log_has_16_kib_pages_and_an_old_one_keeps_its_own(tmp_path, monkeypatch):
     assert store.connect(tmp_path / "new.db").execute("PRAGMA page_size").fetchone()[0] == 16_384
     old = tmp_path / "old.db"
-    monkeypatch.setattr(store, "PAGE_SIZE", 4096)
+    monkeypatch.setattr(projections, "PAGE_SIZE", 4096)
     store.connect(old).close()
     monkeypatch.undo()
     reopened = store.connect(old)
