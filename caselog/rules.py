@@ -11,7 +11,7 @@ arrives; only those (and corrections and retractions) need the full replay.
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
+import itertools
 from typing import Callable, Iterable
 
 from caselog import events as ev
@@ -63,18 +63,19 @@ class CaseState:
         return clone
 
 
+CACHED_STATES = 100_000  # a big import's case states held at once (tens of MB)
+
+
 class StateCache:
     """The most recently used case states, so a big import holds a bounded number.
 
     A case let go is folded again from its logged history when it comes back.
     """
 
-    def __init__(self, load: Callable[[str, int], CaseState], size: int = 100_000):
+    def __init__(self, load: Callable[[str, int], CaseState], size: int | None = None):
         self.load = load  # (case, before position) -> the case's state from the log
-        self.size = size
-        # Least recently used first.  An OrderedDict, because finding the oldest entry of a plain
-        # dict walks past every slot freed before it.
-        self.states: OrderedDict[str, CaseState] = OrderedDict()
+        self.size = size or CACHED_STATES
+        self.states: dict[str, CaseState] = {}  # least recently used first: a state taken is put back last
 
     def take(self, case: str, position: int) -> CaseState:
         """The case's state before ``position``, removed until ``put`` back."""
@@ -84,7 +85,11 @@ class StateCache:
     def put(self, case: str, state: CaseState) -> None:
         self.states[case] = state
         if len(self.states) > self.size:
-            self.states.popitem(last=False)
+            # The least recently used tenth goes at once: finding a dict's oldest entries walks
+            # past every slot freed before them, so once per tenth rather than once per case.
+            # (An OrderedDict finds its oldest at once but took twice as long to take and put.)
+            for case in list(itertools.islice(self.states, self.size // 10 or 1)):
+                del self.states[case]
 
 
 def _date_of(event: ev.Event) -> str:

@@ -301,3 +301,36 @@ def test_an_id_used_twice_is_named_at_its_second_line_before_any_later_refusal(t
     message = check_refusal(invoke(db, "import", str(path)), ["already in the log"])
     check_line_number(message, twice)
     assert export(db) == b""
+
+
+def test_a_state_cache_lets_the_least_recently_used_tenth_go_and_folds_them_again():
+    from caselog import rules
+
+    loaded = []
+    cache = rules.StateCache(lambda case, position: loaded.append(case) or rules.CaseState(case), size=10)
+    for n in range(10):
+        cache.put(f"c{n}", cache.take(f"c{n}", 1))
+    cache.put("c0", cache.take("c0", 2))  # c1 is now the least recently used
+    cache.put("c10", cache.take("c10", 3))
+    assert list(cache.states) == ["c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c0", "c10"]
+    loaded.clear()
+    cache.take("c1", 4)
+    assert loaded == ["c1"]
+
+
+@pytest.mark.parametrize("states", [1, 3])
+def test_an_import_holding_few_case_states_logs_the_same(tmp_path, monkeypatch, states):
+    """Cases let go mid-import are folded again from the rows logged so far, pending ones included."""
+    from caselog import rules
+
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(_two_copies()) + "\n", "utf-8")
+    monkeypatch.setattr(ingest, "APART_FROM", 1 << 62)
+    roomy = tmp_path / "roomy.db"
+    assert invoke(roomy, "import", str(path)).exit_code == 0
+    monkeypatch.setattr(rules, "CACHED_STATES", states)
+    db = tmp_path / "cramped.db"
+    result = invoke(db, "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert export(db) == export(roomy)
+    assert snapshot(db) == snapshot(roomy)
