@@ -266,21 +266,26 @@ def _two_copies() -> list[str]:
     return jsonl([e for k in (1, 2) for e in shifted(example_events(), k)]).splitlines()
 
 
-@pytest.mark.parametrize("batch", [1, 7, 100_000])
-def test_rows_inserted_in_batches_of_any_size_log_the_same(tmp_path, monkeypatch, batch):
-    """The writer inserts a batch at a time; corrections and late events read rows still pending."""
+def imports_the_same(tmp_path, monkeypatch, module, setting: str, reference, value) -> None:
+    """The example log twice over imports (in process) into the very same log and projections
+    with ``module.setting`` at ``value`` as at ``reference``."""
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(_two_copies()) + "\n", "utf-8")
     monkeypatch.setattr(ingest, "APART_FROM", 1 << 62)
-    one_by_one = tmp_path / "one.db"
-    monkeypatch.setattr(store, "_BATCH", 1)
-    assert invoke(one_by_one, "import", str(path)).exit_code == 0
-    monkeypatch.setattr(store, "_BATCH", batch)
-    db = tmp_path / "batched.db"
-    result = invoke(db, "import", str(path))
-    assert result.exit_code == 0, result.output
-    assert export(db) == export(one_by_one)
-    assert snapshot(db) == snapshot(one_by_one)
+    dbs = []
+    for n, chosen in enumerate((reference, value)):
+        monkeypatch.setattr(module, setting, chosen)
+        dbs.append(tmp_path / f"{n}.db")
+        result = invoke(dbs[-1], "import", str(path))
+        assert result.exit_code == 0, result.output
+    assert export(dbs[1]) == export(dbs[0])
+    assert snapshot(dbs[1]) == snapshot(dbs[0])
+
+
+@pytest.mark.parametrize("batch", [1, 7, 100_000])
+def test_rows_inserted_in_batches_of_any_size_log_the_same(tmp_path, monkeypatch, batch):
+    """The writer inserts a batch at a time; corrections and late events read rows still pending."""
+    imports_the_same(tmp_path, monkeypatch, store, "_BATCH", 1, batch)
 
 
 @pytest.mark.parametrize("batch", [1, 7, 100_000])
@@ -323,14 +328,4 @@ def test_an_import_holding_few_case_states_logs_the_same(tmp_path, monkeypatch, 
     """Cases let go mid-import are folded again from the rows logged so far, pending ones included."""
     from caselog import rules
 
-    path = tmp_path / "events.jsonl"
-    path.write_text("\n".join(_two_copies()) + "\n", "utf-8")
-    monkeypatch.setattr(ingest, "APART_FROM", 1 << 62)
-    roomy = tmp_path / "roomy.db"
-    assert invoke(roomy, "import", str(path)).exit_code == 0
-    monkeypatch.setattr(rules, "CACHED_STATES", states)
-    db = tmp_path / "cramped.db"
-    result = invoke(db, "import", str(path))
-    assert result.exit_code == 0, result.output
-    assert export(db) == export(roomy)
-    assert snapshot(db) == snapshot(roomy)
+    imports_the_same(tmp_path, monkeypatch, rules, "CACHED_STATES", rules.CACHED_STATES, states)
