@@ -337,10 +337,12 @@ class Writer:
     def __init__(self, conn: sqlite3.Connection, today: dt.date | None = None):
         self.conn = conn
         self.today = today or dt.date.today()  # once: an import that runs past midnight keeps its day
-        self.head = head(conn)
+        start = head(conn)
+        # The head as it moves, in plain attributes: making a Head an event cost 0.2 µs.
+        self.position, self.prev, self.last_recorded_at = start.position, start.hash, start.recorded_at
         self.started = now()
         self.states = rules.StateCache(self._load)
-        self.empty = self.head.position == 0
+        self.empty = start.position == 0
         self.touched: set[str] = set()
         # Rows appended but not yet inserted, with where each came from: inserted a batch at a time,
         # since one executemany costs less than an execute a row (0.5 µs a row).  Anything that reads
@@ -348,6 +350,10 @@ class Writer:
         self.pending: list[tuple] = []
         self.sources: list[str | None] = []
         self.refused: CaselogError | None = None
+
+    @property
+    def head(self) -> Head:
+        return Head(self.position, self.prev, self.last_recorded_at)
 
     def _load(self, case: str, before: int) -> rules.CaseState:
         if self.empty and case not in self.touched:  # a log that began empty holds nothing of it yet
@@ -397,7 +403,7 @@ class Writer:
     def _append(self, item: Proposed) -> ev.Recorded:
         conn = self.conn
         case = item.case
-        state = self.states.take(case, self.head.position + 1)
+        state = self.states.take(case, self.position + 1)
         if item.expect_version is not None and item.expect_version != state.version:
             raise ConflictError(
                 f"case {case} is at version {state.version}, not {item.expect_version}: another clerk wrote "
@@ -413,16 +419,16 @@ class Writer:
                 raise RuleViolation(f"unknown event {event.target}: nothing to {'correct' if event.TYPE == 'event_corrected' else 'retract'}")
             if target.case != case:
                 raise RuleViolation(f"event {event.target} is of case {target.case}, not {case}")
-        position = self.head.position + 1
+        position = self.position + 1
         if item.position is not None and item.position != position:
             raise InputError(f"position {item.position} given, but the log's next position is {position}")
         recorded_at = item.recorded_at or now()
         if item.recorded_at is not None and recorded_at > self.started:
             # A log that claims a future moment would lock every clerk out until then.
             raise InputError(f"recorded_at {recorded_at} is in the future (now is {self.started})")
-        if recorded_at < self.head.recorded_at:
+        if recorded_at < self.last_recorded_at:
             raise InputError(
-                f"recorded_at {recorded_at} is earlier than the log's last event ({self.head.recorded_at}): "
+                f"recorded_at {recorded_at} is earlier than the log's last event ({self.last_recorded_at}): "
                 "recorded_at never decreases along the log"
             )
         try:
@@ -434,7 +440,7 @@ class Writer:
         new_state = rules.decide(state, recorded, lambda: self._history(case), self.today)
         payload, payload_sha256 = item.stored or _stored(ev.payload(event))
         link = _link(position, event_id, case, recorded.version, event.TYPE, item.schema_version, payload_sha256,
-                     recorded_at, recorded_by, self.head.hash)
+                     recorded_at, recorded_by, self.prev)
         if item.hash is not None and item.hash != link:
             raise TamperError(f"hash {item.hash[:12]}… does not match the event: the file was altered, or it does not continue this log")
         self.pending.append((position, event_id, case, recorded.version, event.TYPE, item.schema_version, payload,
@@ -442,7 +448,7 @@ class Writer:
         self.sources.append(item.source)
         self.touched.add(case)
         self.states.put(case, new_state)
-        self.head = Head(position, link, recorded_at)
+        self.position, self.prev, self.last_recorded_at = position, link, recorded_at
         return recorded
 
     def finish(self, share: projections.Share | None = None) -> Head:
