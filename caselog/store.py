@@ -229,6 +229,8 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
             raise
     elif version > SCHEMA:
         raise InputError(f"{path} was written by a newer caselog (schema {version}); upgrade caselog")
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        _journal_mode(conn, "wal", wait_ms=0)  # a first import that could not switch back, or was killed
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA cache_size = -32768")  # 32 MiB, filled only as a large transaction needs it
     # Some builds zero every freed page.  Nothing caselog deletes is secret (only projection rows, which
@@ -483,6 +485,38 @@ class Writer:
         return last == mine
 
 
+@contextlib.contextmanager
+def _written_once(conn: sqlite3.Connection, bulk: bool) -> Iterator[None]:
+    """An import into an empty log writes its pages straight into the database file, once.
+
+    In WAL mode every page goes to the write-ahead log first and is copied into the file by the
+    checkpoint after the commit: about a second of a million-event import.  With a rollback
+    journal instead, a crash still leaves the log as it was (empty); other connections wait for
+    the import rather than read an empty log.  SQLite leaves WAL mode only when no other
+    connection has the log open, so an import that finds one open keeps to WAL.  The log returns
+    to WAL afterwards, or when it is next opened (see ``_prepare``) if that is not possible then.
+    """
+    if not bulk or head(conn).position or not _journal_mode(conn, "delete", wait_ms=0):
+        yield
+        return
+    try:
+        yield
+    finally:
+        _journal_mode(conn, "wal", wait_ms=1000)
+
+
+def _journal_mode(conn: sqlite3.Connection, mode: str, wait_ms: int) -> bool:
+    """Switch the log to journal ``mode``, waiting at most ``wait_ms`` for other connections to let
+    go of it; whether it is in that mode now."""
+    conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
+    try:
+        return conn.execute(f"PRAGMA journal_mode = {mode}").fetchone()[0] == mode
+    except sqlite3.OperationalError:  # "database is locked": another connection holds it
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
 def _from(source: str | None, error: CaselogError) -> CaselogError:
     """The error, naming where its item came from ("line 12: ...") if known."""
     return error if source is None else type(error)(f"{source}: {error}")
@@ -512,7 +546,7 @@ def _append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date 
     collecting = gc.isenabled()
     gc.disable()  # appends make no reference cycles; full collections over millions of states only cost time
     try:
-        with Transaction(conn):
+        with _written_once(conn, bulk), Transaction(conn):
             if bulk:
                 # The trigger keeps other connections from replacing logged rows; it cost a bulk import
                 # 40% of its inserts.  This transaction holds the write lock and inserts plainly (the

@@ -21,6 +21,7 @@ import time
 
 import pytest
 
+from caselog import store
 from integrity_support import (build_example_db, caselog_command, copy_db, count, example_events, integrity,
                                invoke, jsonl, shifted)
 
@@ -30,9 +31,22 @@ COPIES = 4
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
+    return _setup(tmp_path_factory.mktemp("crash"), build_example_db)
+
+
+@pytest.fixture(scope="module")
+def empty_setup(tmp_path_factory):
+    """A first import into an empty log, which writes without the write-ahead log."""
+    def empty(path):
+        store.connect(path).close()
+        return path
+
+    return _setup(tmp_path_factory.mktemp("crash-empty"), empty)
+
+
+def _setup(folder, make_base) -> dict:
     """The starting log, the file to import, the log after a clean import, and how long that takes."""
-    folder = tmp_path_factory.mktemp("crash")
-    base = build_example_db(folder / "base.db")
+    base = make_base(folder / "base.db")
     events = example_events()
     source = folder / "import.jsonl"
     source.write_text(jsonl([e for k in range(1, COPIES + 1) for e in shifted(events, k)]), "utf-8")
@@ -88,6 +102,16 @@ def delay(trial: int, duration: float) -> float | None:
 
 @pytest.mark.parametrize("trial", range(TRIALS))
 def test_import_killed_at_random_lands_all_or_nothing(trial, setup, tmp_path):
+    killed_at_random(trial, setup, tmp_path)
+
+
+@pytest.mark.parametrize("trial", range(0, TRIALS, 3))
+def test_a_first_import_killed_at_random_lands_all_or_nothing_and_the_log_returns_to_wal(trial, empty_setup, tmp_path):
+    db = killed_at_random(trial, empty_setup, tmp_path)
+    assert store.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def killed_at_random(trial: int, setup: dict, tmp_path) -> str:
     db = copy_db(setup["base"], tmp_path / "caselog.db")
     wait = delay(trial, setup["duration"])
     process = start_import(db, setup["source"])
@@ -112,3 +136,4 @@ def test_import_killed_at_random_lands_all_or_nothing(trial, setup, tmp_path):
     assert export_bytes(db) == expected
     if status == 0:
         assert landed == setup["count_after"], "the import reported success but its events are not all in the log"
+    return db

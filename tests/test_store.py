@@ -242,3 +242,48 @@ def test_a_link_is_the_canonical_envelope_whatever_the_clerk_types(clerk):
            "version": 2, "type": "hearing_held", "schema_version": 1, "payload_sha256": "a" * 64,
            "recorded_at": "2022-03-01T08:00:00Z", "recorded_by": clerk}
     assert store.chain_hash(row, "b" * 64) == store.sha256(store.canonical({**row, "prev_hash": "b" * 64}))
+
+
+def _journal_during_import(db: Path) -> tuple[str, str]:
+    """(the journal mode the import ran in, the one it left), importing the example file."""
+    conn = store.connect(db)
+    seen = []
+
+    def items(lines):
+        for n, item in enumerate(store.read_jsonl(lines, "x"), 1):
+            if n == 100:
+                seen.append(conn.execute("PRAGMA journal_mode").fetchone()[0])
+            yield item
+
+    with open(EXAMPLE, "rb") as fh:
+        store.import_events(conn, items(fh))
+    return seen[0], conn.execute("PRAGMA journal_mode").fetchone()[0]
+
+
+def test_an_import_into_an_empty_log_writes_without_the_write_ahead_log_and_returns_to_it(tmp_path):
+    db = tmp_path / "caselog.db"
+    assert _journal_during_import(db) == ("delete", "wal")
+    assert not (tmp_path / "caselog.db-journal").exists()
+    assert store.verify_chain(store.connect(db)).position == 399
+
+
+def test_an_import_into_a_log_that_holds_events_keeps_to_wal(tmp_path):
+    db = tmp_path / "caselog.db"
+    filing = ev.make("case_filed", {"filed_on": "2016-12-01", "court": "某某区人民法院", "agency": "市公安局",
+                                    "cause": "行政处罚"})
+    store.append(store.connect(db), [store.Proposed(filing, "(2016)浙0302行初1号", "x", recorded_at="2017-01-01")])
+    assert _journal_during_import(db) == ("wal", "wal")
+
+
+def test_an_import_into_an_empty_log_that_another_connection_has_open_keeps_to_wal(tmp_path):
+    db = tmp_path / "caselog.db"
+    other = store.connect(db)
+    other.execute("SELECT count(*) FROM events").fetchone()
+    assert _journal_during_import(db) == ("wal", "wal")
+
+
+def test_a_log_left_in_rollback_journal_mode_returns_to_wal_when_opened(tmp_path):
+    db = tmp_path / "caselog.db"
+    store.connect(db).execute("PRAGMA journal_mode = DELETE").fetchone()
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert store.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
