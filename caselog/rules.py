@@ -96,9 +96,11 @@ def _date_of(event: ev.Event) -> str:
     return ev.business_date(event) or ""
 
 
-def _step(state: CaseState, event: ev.Event, today: str | None) -> CaseState:
-    """Apply one non-meta event in business-date order; with ``today``, check it first."""
-    date = _date_of(event)
+def _step(state: CaseState, event: ev.Event, today: str | None, date: str | None = None) -> CaseState:
+    """Apply one non-meta event in business-date order; with ``today``, check it first.
+    ``date``: the event's business date, if the caller has it already."""
+    if date is None:
+        date = _date_of(event)
     kind = event.TYPE
     if today is not None:
         _check(state, event, date, today)
@@ -256,11 +258,6 @@ def fold(case: str, history: list[ev.Recorded], today: str | None = None) -> Cas
     return state
 
 
-def in_order(state: CaseState, event: ev.Event) -> bool:
-    """Whether ``event`` simply follows everything the case holds, so no replay is needed."""
-    return event.TYPE not in ev.META_TYPES and _date_of(event) >= state.max_date
-
-
 def decide(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Recorded]],
            today: dt.date | None = None) -> CaseState:
     """The state ``new`` leads to, or RuleViolation if it breaks a rule of DOMAIN.md.
@@ -270,8 +267,11 @@ def decide(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Rec
     dated before the latest the case holds).
     """
     day = (today or dt.date.today()).isoformat()
-    if in_order(state, new.event):
-        result = _step(state, new.event, day)
-        result.version = state.version + 1
-        return result
+    event = new.event
+    if event.TYPE not in ev.META_TYPES:
+        date = _date_of(event)
+        if date >= state.max_date:  # it simply follows everything the case holds: no replay needed
+            result = _step(state, event, day, date)
+            result.version = state.version + 1
+            return result
     return fold(state.case, history() + [new], day)
