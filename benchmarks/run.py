@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/run.py                              # 1,000,000 events, the issue's scale
-    python benchmarks/run.py --quick                      # 20,000 events, one repeat: the CI smoke check
+    python benchmarks/run.py --quick                      # 20,000 events, one run of each: the CI smoke check
     python benchmarks/run.py --events 200000 --out /tmp/bench --json bench.json
 
 It writes a synthetic national log (``caselog.synthetic.national``) to
@@ -12,11 +12,16 @@ times, on that one file:
 
 - ``caselog import FILE`` on a fresh database, run as the installed command in
   a subprocess, so the figure is what a user gets: every rule check, the hash
-  chain and the projections.  Peak memory is the most the command and its
-  helper process held at once (their resident sets summed, sampled from
-  ``/proc`` every 20 ms; elsewhere ``getrusage(RUSAGE_CHILDREN)``).
+  chain and the projections.  The file is synced to disk first.  Peak memory
+  is the most the command and its helper process held at once (their resident
+  sets summed, sampled from ``/proc`` every 20 ms; elsewhere
+  ``getrusage(RUSAGE_CHILDREN)``).
 - ``caselog verify --chain-only``, ``caselog verify`` (the chain and the
   projections compared with a fresh rebuild) and ``caselog rebuild``.
+- These long steps run ``--long-repeat`` times (the import each time into a
+  fresh database) and the median run is reported, with the slowest and fastest
+  import: on a shared virtual machine one run can take a tenth longer than the
+  next.
 - ``caselog summary --year Y --format json`` for the busiest year by filings,
   ``caselog hearing CASE --held-on TODAY --attendance deputy --spoke`` on a
   different open case each repeat, and ``caselog --help``: medians of
@@ -119,7 +124,12 @@ def caselog_command(given: str | None) -> list[str]:
 
 
 class TreeMemory:
-    """Samples, every 20 ms, the resident memory of a process and all its descendants, summed."""
+    """Samples, every 20 ms, the resident memory of a process and all its descendants, summed.
+
+    The process tree is found by reading every process's ``/proc`` entry, which took about 1 ms
+    of the CPU the measured command competes for; so it is found again every 10th sample only,
+    and in between only the processes already found are read.
+    """
 
     def __init__(self, root: int):
         self.root = root
@@ -131,29 +141,40 @@ class TreeMemory:
             self.thread.start()
 
     def _sample(self) -> None:
+        tree = [self.root]
+        samples = 0
         while not self.done.wait(0.02):
-            self.peak_kb = max(self.peak_kb, self._tree_kb())
+            if samples % 10 == 0:
+                tree = self._tree()
+            samples += 1
+            pages = sum(filter(None, map(self._pages, tree)))
+            self.peak_kb = max(self.peak_kb, pages * os.sysconf("SC_PAGE_SIZE") // 1024)
 
-    def _tree_kb(self) -> int:
+    @staticmethod
+    def _stat(pid: int | str) -> list[str] | None:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                return fh.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+
+    def _pages(self, pid: int) -> int | None:
+        fields = self._stat(pid)
+        return fields and int(fields[21])  # field 24: resident pages
+
+    def _tree(self) -> list[int]:
+        """The root and its descendants now."""
         children: dict[int, list[int]] = {}
-        pages: dict[int, int] = {}
         for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            pid = int(entry)
-            children.setdefault(int(fields[1]), []).append(pid)  # field 4: the parent
-            pages[pid] = int(fields[21])  # field 24: resident pages
-        total, todo = 0, [self.root]
+            fields = self._stat(entry) if entry.isdigit() else None
+            if fields:
+                children.setdefault(int(fields[1]), []).append(int(entry))  # field 4: the parent
+        tree, todo = [], [self.root]
         while todo:
             pid = todo.pop()
-            total += pages.get(pid, 0)
+            tree.append(pid)
             todo.extend(children.get(pid, ()))
-        return total * os.sysconf("SC_PAGE_SIZE") // 1024
+        return tree
 
     def stop(self) -> float | None:
         self.done.set()
@@ -251,22 +272,40 @@ def open_cases(db: Path, n: int) -> list[str]:
     return [r[0] for r in rows]
 
 
-def bench_caselog(cl: Caselog, db: Path, file: Path, events: int, repeat: int, results: dict) -> None:
-    log(f"caselog import ({events:,} events)")
-    step = results["import"] = cl.timed("import", str(file), peak=True)
-    step["rate"] = events / step["seconds"]
-    log(f"  {step['seconds']:.1f} s ({step['cpu_seconds']:.1f} s CPU), {step['rate']:,.0f} events/s, "
-        f"peak {step['peak_mb'] and round(step['peak_mb'])} MB")
+def median_run(runs: list[dict], events: int) -> dict:
+    """The run of a long step whose time is the median (the upper one of an even count), with
+    every run's seconds, the most memory any run held, and its events per second."""
+    middle = dict(sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2])
+    middle["runs"] = [run["seconds"] for run in runs]
+    if "peak_mb" in middle:
+        middle["peak_mb"] = max((run["peak_mb"] for run in runs if run["peak_mb"]), default=None)
+    middle["rate"] = events / middle["seconds"]
+    return middle
+
+
+def bench_caselog(cl: Caselog, db: Path, file: Path, events: int, repeat: int, long_repeat: int, results: dict) -> None:
+    runs = []
+    for run in range(1, long_repeat + 1):
+        log(f"caselog import ({events:,} events), run {run} of {long_repeat}")
+        for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal")):
+            p.unlink(missing_ok=True)
+        runs.append(cl.timed("import", str(file), peak=True))
+        log(f"  {runs[-1]['seconds']:.1f} s ({runs[-1]['cpu_seconds']:.1f} s CPU), "
+            f"{events / runs[-1]['seconds']:,.0f} events/s, peak {runs[-1]['peak_mb'] and round(runs[-1]['peak_mb'])} MB")
+    results["import"] = median_run(runs, events)
 
     size = db_size(db)
     results["size"] = {"bytes": size, "per_event": size / events, "by_table": size_by_table(db)}
 
     for key, args in (("verify_chain", ("verify", "--chain-only")), ("verify_full", ("verify",)),
                       ("rebuild", ("rebuild",))):
-        log(f"caselog {' '.join(args)}")
-        step = results[key] = cl.timed(*args)
-        step["rate"] = events / step["seconds"]
-        log(f"  {step['seconds']:.1f} s ({step['cpu_seconds']:.1f} s CPU), {step['rate']:,.0f} events/s")
+        runs = []
+        for run in range(1, long_repeat + 1):
+            log(f"caselog {' '.join(args)}, run {run} of {long_repeat}")
+            runs.append(cl.timed(*args))
+            log(f"  {runs[-1]['seconds']:.1f} s ({runs[-1]['cpu_seconds']:.1f} s CPU), "
+                f"{events / runs[-1]['seconds']:,.0f} events/s")
+        results[key] = median_run(runs, events)
 
     year = busiest_year(db)
     log(f"caselog summary --year {year} --format json, {repeat} time(s)")
@@ -511,15 +550,19 @@ def rows_of(r: dict) -> list[dict]:
         add("generate synthetic log (not in import)", r["generate"]["rate"], "events/s")
         add("  file size", r["generate"]["bytes"] / n, "bytes/event")
     if imp:
-        add("caselog import", imp["rate"], "events/s", "import_rate", share(imp["cpu_seconds"], imp["seconds"]))
+        add(f"caselog import{_of(imp)}", imp["rate"], "events/s", "import_rate", share(imp["cpu_seconds"], imp["seconds"]))
         add("  import wall time", imp["seconds"], "s")
+        if len(imp["runs"]) > 1:
+            add("  import, slowest run", n / max(imp["runs"]), "events/s")
+            add("  import, fastest run", n / min(imp["runs"]), "events/s")
         add("  import peak memory", imp["peak_mb"], "MB", "import_peak")
         add("  import / floor write", floor and imp["rate"] / (n / floor["write_seconds"]), "x", "import_vs_floor")
         add("  import / peer write", peer and imp["rate"] / (n / peer["write_seconds"]), "x", "import_vs_peer")
     for key, step in (("rebuild", "caselog rebuild"), ("verify_chain", "caselog verify --chain-only"),
                       ("verify_full", "caselog verify (chain + projections)")):
         if key in r:
-            add(step, r[key]["rate"], "events/s", f"{key}_rate", share(r[key]["cpu_seconds"], r[key]["seconds"]))
+            add(f"{step}{_of(r[key])}", r[key]["rate"], "events/s", f"{key}_rate",
+                share(r[key]["cpu_seconds"], r[key]["seconds"]))
     if "rebuild" in r and peer:
         add("  rebuild / peer read", r["rebuild"]["rate"] / (n / peer["read_seconds"]), "x")
     for key, step, target in (
@@ -548,6 +591,11 @@ def rows_of(r: dict) -> list[dict]:
         add("  peer peak memory", peer["peak_mb"], "MB")
         add("  peer size", peer["bytes"] / n, "bytes/event")
     return out
+
+
+def _of(step: dict) -> str:
+    runs = len(step.get("runs", ()))
+    return f" (median of {runs})" if runs > 1 else ""
 
 
 def fmt_figure(value: float | None, unit: str) -> str:
@@ -591,7 +639,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, help="events in the synthetic log (default 1,000,000; 20,000 with --quick)")
     parser.add_argument("--repeat", type=int, help="runs of each short step, reported as the median (default 5; 1 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="the CI smoke check: --events 20000 --repeat 1")
+    parser.add_argument("--long-repeat", type=int,
+                        help="runs of import, rebuild and verify, reported as the median (default 3; 1 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="the CI smoke check: --events 20000 --repeat 1 --long-repeat 1")
     parser.add_argument("--seed", type=int, default=1, help="the synthetic log's seed (default 1)")
     parser.add_argument("--out", type=Path, help="keep the log and databases here (default: a temporary directory, removed)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to FILE as JSON")
@@ -607,15 +657,16 @@ def main(argv: list[str] | None = None) -> int:
 
     events = args.events or (20_000 if args.quick else 1_000_000)
     repeat = args.repeat or (1 if args.quick else 5)
-    if events < 1 or repeat < 1:
-        parser.error("--events and --repeat must be positive")
+    long_repeat = args.long_repeat or (1 if args.quick else 3)
+    if events < 1 or repeat < 1 or long_repeat < 1:
+        parser.error("--events, --repeat and --long-repeat must be positive")
     command = caselog_command(args.caselog)
     out = args.out or Path(tempfile.mkdtemp(prefix="caselog-bench-"))
     out.mkdir(parents=True, exist_ok=True)
     file, db = out / f"national-{events}.jsonl", out / "caselog.db"
 
     results: dict = {
-        "seed": args.seed, "repeat": repeat, "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "seed": args.seed, "repeat": repeat, "long_repeat": long_repeat, "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "cpus": os.cpu_count(),
                     "platform": platform.platform()},
         "targets": TARGETS, "errors": [], "load": [os.getloadavg()[0]],
@@ -626,10 +677,11 @@ def main(argv: list[str] | None = None) -> int:
         results["generate"] = generate(file, events, args.seed)
         n = results["events"] = results["generate"]["events"]
         log(f"  {results['generate']['seconds']:.1f} s, {results['generate']['bytes'] / 1e6:,.0f} MB")
-        for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
-            p.unlink(missing_ok=True)
+        # On disk before the import, as a clerk's file would be: otherwise the kernel writes it
+        # back while the import runs, on the same two cores (about 1 s at a million events).
+        os.sync()
         try:
-            bench_caselog(Caselog(command, db), db, file, n, repeat, results)
+            bench_caselog(Caselog(command, db), db, file, n, repeat, long_repeat, results)
         except StepFailed as error:
             results["errors"].append(str(error))
         workers = ["floor"] + ([] if args.no_peer else ["peer"])
