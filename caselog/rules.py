@@ -88,8 +88,8 @@ class StateCache:
             # The least recently used tenth goes at once: finding a dict's oldest entries walks
             # past every slot freed before them, so once per tenth rather than once per case.
             # (An OrderedDict finds its oldest at once but took twice as long to take and put.)
-            for case in list(itertools.islice(self.states, self.size // 10 or 1)):
-                del self.states[case]
+            for oldest in list(itertools.islice(self.states, self.size // 10 or 1)):
+                del self.states[oldest]
 
 
 def _date_of(event: ev.Event) -> str:

@@ -7,7 +7,8 @@ without the others.  SQLite itself refuses UPDATE and DELETE on ``events``.
 Durability: WAL with ``synchronous=FULL``.  NORMAL would survive a process
 crash but may lose the last commits on power loss; a clerk who was told an
 event was recorded must be able to rely on it, and a bulk import pays the
-fsync once, so FULL costs little.
+fsync once, so FULL costs little.  An import into an empty log runs with a
+rollback journal instead (``_written_once``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 A log already holding the example (399 events) imports four shifted copies of
 it (1,596 events) in a separate process, killed after a seeded random delay
 that spans the whole run: before the process has started writing, while it
-writes, and after it has finished.  Afterwards the file must be exactly the log
+writes, and after it has finished.  So does an empty log, whose first import
+runs with a rollback journal instead of the write-ahead log.  Afterwards the file must be exactly the log
 before the import or exactly the log after a clean import (byte-identical
 export), pass ``PRAGMA integrity_check``, and pass ``caselog verify`` (chain
 intact, projections equal a rebuild).
