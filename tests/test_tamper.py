@@ -113,6 +113,13 @@ def edit_payload(conn) -> int:
     return position
 
 
+def break_payload_json(conn) -> int:
+    """A payload that is no longer JSON: a rebuild would fail on it; the broken chain is what is reported."""
+    position = first_of_type(conn, "case_filed", 130)
+    set_field(conn, position, payload='{"filed_on": "2019-')
+    return position
+
+
 def edit_payload_and_its_hash(conn) -> int:
     position = first_of_type(conn, "case_concluded", 150)
     payload = json.loads(row(conn, position)["payload"])
@@ -197,6 +204,7 @@ def swap_payloads(conn) -> int:
 
 TAMPERS = [
     edit_payload,
+    break_payload_json,
     edit_payload_and_its_hash,
     envelope("recorded_by", "someone-else"),
     envelope("recorded_at", lambda old: old.replace("T00", "T01")),
