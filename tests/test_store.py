@@ -267,6 +267,15 @@ def test_an_import_into_an_empty_log_writes_without_the_write_ahead_log_and_retu
     assert store.verify_chain(store.connect(db)).position == 399
 
 
+def test_a_refused_first_import_leaves_the_log_empty_and_in_wal_mode(tmp_path):
+    conn = store.connect(tmp_path / "caselog.db")
+    lines = EXAMPLE.read_bytes().splitlines(keepends=True)
+    with pytest.raises(CaselogError, match="line 300"):
+        store.import_events(conn, store.read_jsonl(lines[:299] + [b'{"type": "case_filed"}\n'], "x"))
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.head(conn).position == 0
+
+
 def test_an_import_into_a_log_that_holds_events_keeps_to_wal(tmp_path):
     db = tmp_path / "caselog.db"
     filing = ev.make("case_filed", {"filed_on": "2016-12-01", "court": "某某区人民法院", "agency": "市公安局",
