@@ -196,6 +196,11 @@ def connect(path: str | Path, create: bool = True) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         _prepare(conn, path)
+    except sqlite3.OperationalError as error:
+        conn.close()
+        if "locked" in str(error):  # held past the busy timeout, as by a long first import (_written_once)
+            raise ConflictError(f"{path} stayed locked by another command for {BUSY_TIMEOUT_MS // 1000} s; retry") from None
+        raise InputError(f"{path} is not a usable caselog database: {error}") from None
     except sqlite3.DatabaseError as error:
         conn.close()
         raise InputError(f"{path} is not a usable caselog database: {error}") from None

@@ -291,6 +291,19 @@ def test_an_import_into_an_empty_log_that_another_connection_has_open_keeps_to_w
     assert _journal_during_import(db) == ("wal", "wal")
 
 
+def test_a_log_held_locked_past_the_busy_timeout_is_a_clear_conflict(tmp_path, monkeypatch):
+    """As while a long first import writes with a rollback journal: other commands wait, then give up plainly."""
+    db = tmp_path / "caselog.db"
+    store.connect(db).execute("PRAGMA journal_mode = DELETE").fetchone()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
+    with pytest.raises(ConflictError, match="locked by another command"):
+        store.connect(db)
+    holder.execute("ROLLBACK")
+    assert store.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
 def test_a_log_left_in_rollback_journal_mode_returns_to_wal_when_opened(tmp_path):
     db = tmp_path / "caselog.db"
     store.connect(db).execute("PRAGMA journal_mode = DELETE").fetchone()
