@@ -37,7 +37,8 @@ _BATCH = 2_000  # events per message from the helper
 # their order, less the event and the expected version (an import line has none).
 _ENVELOPE = ("case", "recorded_by", "event_id", "recorded_at", "version", "position", "schema_version",
              "stored", "hash", "source")
-_EVENT_ID = 2 + _ENVELOPE.index("event_id")  # in a row sent: the event's type and field values come first
+# Where fields sit in a row sent: the event's type and field values come first.
+_EVENT_ID, _CASE, _SCHEMA_VERSION, _STORED = (2 + _ENVELOPE.index(k) for k in ("event_id", "case", "schema_version", "stored"))
 
 
 # The share of an import's refresh left to the importing process, which also copies the helper's
@@ -183,8 +184,6 @@ class _EventsCopy:
     ``Writer.finish`` finds that the copy does not end where the log does.
     """
 
-    _CASE, _SCHEMA_VERSION, _STORED = (2 + _ENVELOPE.index(k) for k in ("case", "schema_version", "stored"))
-
     def __init__(self, path: str):
         self.path = path
         self.position = 0
@@ -200,7 +199,7 @@ class _EventsCopy:
 
     def add(self, batch: list[tuple]) -> None:
         first, self.position = self.position + 1, self.position + len(batch)
-        rows = [(position, row[_EVENT_ID], row[self._CASE], row[0], row[self._SCHEMA_VERSION], row[self._STORED][0])
+        rows = [(position, row[_EVENT_ID], row[_CASE], row[0], row[_SCHEMA_VERSION], row[_STORED][0])
                 for position, row in enumerate(batch, first)]
         self._write(("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows))
 
