@@ -220,7 +220,7 @@ named AS (SELECT *, {_ATTENDANCE_OF_RANK} AS attendance FROM units)
 SELECT "case", level, agency, {_year("first_held_on")}, first_held_on, hearings, attendance,
        attendance IN {_HEADS}, attendance IN {_HEADS} AND spoke, attendance IN {_HEADS} AND NOT spoke, excused,
        attendance IN ('lawyer_only', 'none') OR (attendance = 'staff' AND NOT excused)  -- art. 12
-FROM named ORDER BY "case", level
+FROM named  -- already in (case, level) order, from the GROUP BY: no second sort
 """
 
 _OUTCOMES = f"""
