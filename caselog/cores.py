@@ -20,7 +20,16 @@ def worth_it(events: int) -> bool:
 
 def more_than_one() -> bool:
     """Whether a second process would run on a core of its own."""
-    return (os.cpu_count() or 1) > 1
+    return usable_cpus() > 1
+
+
+def usable_cpus() -> int:
+    """The cores this process may run on: a machine's count can include cores a container or
+    ``taskset`` keeps it off, where a second process would only take turns with the first."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this system (macOS, Windows)
+        return os.cpu_count() or 1
 
 
 @contextlib.contextmanager

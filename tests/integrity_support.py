@@ -135,7 +135,7 @@ def on_two_cores(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(ingest, "APART_FROM", 0)
     monkeypatch.setattr(cores, "FROM_EVENTS", 0)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(cores, "usable_cpus", lambda: 2)
     read_apart: list[str] = []
     fill_in_two = projections._fill_in_two
 

@@ -134,6 +134,19 @@ def test_a_second_process_that_dies_is_a_one_line_error():
             pool.submit(os._exit, 1).result()
 
 
+@pytest.mark.parametrize("affinity, cpus, second", [({0}, 8, False), ({0, 3}, 8, True), (None, 1, False), (None, 2, True)])
+def test_a_second_process_only_with_a_second_core_to_run_on(monkeypatch, affinity, cpus, second):
+    """A machine's cores that this process may not use (a pinned container) do not count; without
+    affinity (macOS, Windows), the machine's count does."""
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    if affinity is None:
+        monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    else:
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: affinity, raising=False)
+    assert cores.more_than_one() is second
+    assert cores.worth_it(cores.FROM_EVENTS) is second
+
+
 def test_files_with_odd_names_on_two_cores(national_db, tmp_path, monkeypatch):
     """The second processes open files by URI: a name with a space, '#', '?', '%' or Chinese must still work."""
     import tempfile

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from caselog import ingest, store
+from caselog import cores, ingest, store
 from conftest import check_line_number, check_refusal
 from integrity_support import (build_example_db, caselog_command, copy_db, example_events, export, invoke, jsonl,
                                on_two_cores, shifted, snapshot)
@@ -253,7 +253,7 @@ def test_the_helper_sends_every_type_of_event_as_values_that_make_it_again():
 
 def test_on_one_core_a_big_file_is_read_in_process(base, source, tmp_path, monkeypatch):
     monkeypatch.setattr(ingest, "APART_FROM", 0)
-    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(cores, "usable_cpus", lambda: 1)
     helpers = []
     monkeypatch.setattr(ingest, "_read_apart", lambda *args: helpers.append(args))
     db = copy_db(base, tmp_path / "one-core.db")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import sqlite3
 import uuid
@@ -31,7 +30,7 @@ def processes(request, monkeypatch):
     """Every kind of tampering is caught whether the chain is checked (and the projections rebuilt) whole or in two halves at once."""
     if request.param == "two processes":
         monkeypatch.setattr(cores, "FROM_EVENTS", 2)
-        monkeypatch.setattr(os, "cpu_count", lambda: 2)
+        monkeypatch.setattr(cores, "usable_cpus", lambda: 2)
     return request.param
 
 
