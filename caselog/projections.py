@@ -376,7 +376,7 @@ def fill_upper(path: str, rows: str, split: str, scope: Iterable[str] = ("1",), 
 @contextlib.contextmanager
 def _spawned(conn: sqlite3.Connection, log: str, scope: list[str], params: dict, path: str, events: int) -> Iterator[Share]:
     """A second process computing the share of a full refresh, reading the events in the file ``path``."""
-    import tempfile
+    import tempfile  # only a long job pays for this import: a clerk's command loads this module too
 
     split = split_case(conn, log, events, _MINE if log == "main" else _MINE_IN_SCRATCH)
     with tempfile.TemporaryDirectory(prefix="caselog-") as folder, cores.second_process() as pool:
