@@ -10,7 +10,7 @@ import json
 import os
 import sqlite3
 import sys
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 import click
 
@@ -52,10 +52,10 @@ class Env:
         self._conn: sqlite3.Connection | None = None
 
     def conn(self, create: bool = True) -> sqlite3.Connection:
-        from caselog import store
+        from caselog import opening
 
         if self._conn is None:
-            self._conn = store.connect(self.db, create=create)
+            self._conn = opening.open_log(self.db, create=create, notice=message)
         return self._conn
 
 
@@ -132,20 +132,20 @@ def clerk_options(fn: Callable) -> Callable:
 
 def _record(env: Env, case: str | None, type_: str, payload: dict, expect_version: int | None, as_json: bool) -> None:
     from caselog import events as ev
-    from caselog import store
+    from caselog import writer
     from caselog.errors import InputError
 
     try:
         event = ev.make(type_, {k: v for k, v in payload.items() if v is not None})
         if case is None:
-            target = store.find(env.conn(), event.target)
+            target = writer.find(env.conn(), event.target)
             if target is None:
                 raise InputError(f"unknown event {event.target}")
             case = target.case
         case = ev.case_number(case)
     except ValueError as error:
         raise InputError(str(error)) from None
-    [recorded] = store.append(env.conn(), [store.Proposed(event, case, env.clerk, expect_version=expect_version)])
+    [recorded] = writer.append(env.conn(), [writer.Proposed(event, case, env.clerk, expect_version=expect_version)])
     if type_ == "case_filed" and ev.case_year(case) != int(event.filed_on[:4]):
         message(f"warning: {case} is numbered for {ev.case_year(case)} but filed on {event.filed_on}; "
                 "the figures follow filed_on")
@@ -400,9 +400,9 @@ def head(env: Env) -> None:
     Example:
         caselog head >> anchors.txt
     """
-    from caselog import store
+    from caselog import chain
 
-    click.echo(str(store.head(env.conn(create=False))))
+    click.echo(str(chain.head(env.conn(create=False))))
 
 
 @cli.command(name="import")
@@ -415,26 +415,19 @@ def import_(env: Env, file: io.BufferedReader) -> None:
     Example:
         caselog import events.jsonl
     """
-    from caselog import ingest, store
+    from caselog import chain, parallel
 
     conn = env.conn()
-    size = _size(file)
-    empty = store.head(conn).position == 0
-    if size > 1_000_000:
-        with click.progressbar(length=size, label="importing", file=sys.stderr) as bar, \
-                ingest.proposals(file, env.clerk, lambda read: bar.update(read - bar.pos), empty) as items:
-            done = store.import_events(conn, _then(items, bar.render_finish), share=items.share)
+    if _size(file) > 1_000_000:
+        with click.progressbar(length=_size(file), label="importing", file=sys.stderr) as bar:
+            def all_read() -> None:
+                bar.render_finish()
+                message("every line checked and appended; refreshing the projections before the commit")
+
+            done = parallel.import_file(conn, file, env.clerk, lambda read: bar.update(read - bar.pos), all_read)
     else:
-        with ingest.proposals(file, env.clerk, copy_events=empty) as items:
-            done = store.import_events(conn, items, share=items.share)
-    message(f"imported {done} events; head {store.head(conn)}")
-
-
-def _then(items: Iterable, done: Callable[[], None]) -> Iterator:
-    """The items, then a word that every line is in and the projections are being refreshed."""
-    yield from items
-    done()
-    message("every line checked and appended; refreshing the projections before the commit")
+        done = parallel.import_file(conn, file, env.clerk)
+    message(f"imported {done} events; head {chain.head(conn)}")
 
 
 def _size(file: io.BufferedReader) -> int:
@@ -453,9 +446,9 @@ def export(env: Env) -> None:
     Example:
         caselog export > log.jsonl
     """
-    from caselog import store
+    from caselog import interchange
 
-    for obj in store.export(env.conn(create=False)):
+    for obj in interchange.export(env.conn(create=False)):
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
@@ -468,9 +461,9 @@ def rebuild(env: Env) -> None:
     Example:
         caselog rebuild
     """
-    from caselog import audit
+    from caselog import opening
 
-    head = audit.rebuild(env.conn(create=False))
+    head = opening.rebuild(env.conn(create=False))
     message(f"rebuilt the projections from {head.position} events")
 
 
@@ -519,10 +512,10 @@ def serve_options(fn: Callable) -> Callable:
 
 
 def _serve(path: str, host: str, port: int) -> None:
-    from caselog import store
+    from caselog import opening
     from caselog.reviewer import serve as serving
 
-    store.connect(path, create=False).close()  # refuse a missing or foreign file before starting
+    opening.open_log(path, create=False).close()  # refuse a missing or foreign file before starting
     message(f"serving {path} read-only at http://{host}:{port}/ (dashboard: http://{host}:{port}/-/caselog/dashboard); "
             "Ctrl-C stops")
     serving.run(path, host, port)
@@ -558,11 +551,11 @@ def demo(path: str, then_serve: bool, lang: str, host: str, port: int) -> None:
         caselog demo --serve
     """
     from caselog import demo as demos
-    from caselog import report, store
+    from caselog import opening, report
     from caselog import summary as summaries
 
     head = demos.build(path)
-    conn = store.connect(path, create=False)
+    conn = opening.open_log(path, create=False)
     year = demos.latest_complete_year(conn)
     click.echo(report.render(summaries.summary(conn, year=year), "text", lang), nl=False)
     conn.close()

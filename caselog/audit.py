@@ -1,16 +1,12 @@
-"""Reading the log for people: a case's trail, event listings, verification, rebuild."""
+"""Reading the log for people: a case's trail, event listings, verification."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import sqlite3
-import tempfile
-from typing import Iterator
 
 from caselog import events as ev
-from caselog import projections, store
+from caselog import chain, database, parallel, projections
 from caselog.errors import InputError, TamperError
 
 EVENT_COLUMNS = ("position", "recorded_at", "recorded_by", "case", "version", "type", "event_id", "payload")
@@ -33,10 +29,10 @@ def list_events(conn: sqlite3.Connection, *, case: str | None = None, type_: str
         params.append(clerk)
     if since is not None:
         clauses.append("recorded_at >= ?")
-        params.append(store.timestamp(since if len(since) > 10 else since + "T00:00:00Z"))
+        params.append(chain.timestamp(since if len(since) > 10 else since + "T00:00:00Z"))
     if until is not None:
         clauses.append("recorded_at <= ?")
-        params.append(store.timestamp(until))
+        params.append(chain.timestamp(until))
     where = " WHERE " + " AND ".join(clauses) if clauses else ""
     sql = f'SELECT {", ".join(chr(34) + c + chr(34) for c in EVENT_COLUMNS)} FROM events{where} ORDER BY position DESC'
     if limit is not None:
@@ -93,43 +89,6 @@ def case_detail(conn: sqlite3.Connection, case: str) -> dict:
     }
 
 
-def rebuild(conn: sqlite3.Connection) -> store.Head:
-    """Drop and rebuild every projection from the log in one transaction."""
-    with store.Transaction(conn):
-        head = store.head(conn)
-        projections.drop(conn)
-        projections.create(conn)
-        projections.refresh(conn, head, apart=store.file_of(conn))
-    return head
-
-
-@contextlib.contextmanager
-def replayed(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[tuple[sqlite3.Connection, store.Head]]:
-    """The projections of the log up to position ``upto`` (all of it by default), rebuilt
-    through the same refresh in a scratch database that is deleted afterwards.
-
-    A file rather than memory: at a national scale the rows alone take hundreds of MB.
-    The scratch database reads the log file itself; events up to ``upto`` never
-    change, so what it reads agrees with the caller's own snapshot.
-    """
-    head = store.head_at(conn, upto)
-    path = store.file_of(conn)
-    if not path:
-        raise InputError("an as-of view or a verify reads the log's file, and this log is in memory")
-    with tempfile.TemporaryDirectory(prefix="caselog-") as scratch:
-        fresh = projections.scratch(os.path.join(scratch, "projections.db"))
-        try:
-            fresh.execute("ATTACH DATABASE ? AS log", (path,))
-            projections.create(fresh)
-            fresh.execute("BEGIN")
-            projections.refresh(fresh, head, log="log", upto=head.position, apart=path)
-            fresh.execute("COMMIT")
-            fresh.execute("DETACH DATABASE log")
-            yield fresh, head
-        finally:
-            fresh.close()
-
-
 def parse_anchor(anchor: str) -> tuple[int, str]:
     position, sep, digest = anchor.partition(":")
     if not sep or not position.isdigit() or len(digest) != 64:
@@ -137,13 +96,13 @@ def parse_anchor(anchor: str) -> tuple[int, str]:
     return int(position), digest.lower()
 
 
-def verify(conn: sqlite3.Connection, anchor: str | None = None, check_projections: bool = True) -> store.Head:
+def verify(conn: sqlite3.Connection, anchor: str | None = None, check_projections: bool = True) -> chain.Head:
     """Check the chain (against an anchor, if given) and that the projections equal a rebuild."""
-    with store.reading(conn):
-        head = store.verify_chain(conn, parse_anchor(anchor) if anchor else None)
+    with database.reading(conn):
+        head = parallel.verify_chain(conn, parse_anchor(anchor) if anchor else None)
         if check_projections:
-            with replayed(conn) as (fresh, _):
-                problems = projections.differences(conn, store.file_of(fresh))
+            with parallel.replayed(conn) as (fresh, _):
+                problems = projections.differences(conn, database.file_of(fresh))
             if problems:
                 raise TamperError("the projections differ from a rebuild (run `caselog rebuild`): " + "; ".join(problems))
     return head

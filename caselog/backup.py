@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from caselog import store
+from caselog import chain, database, parallel
 from caselog.errors import InputError, TamperError
 
 PAGES_PER_STEP = 1024  # 4 MiB at the default page size; clerks' appends commit between steps
@@ -16,7 +16,7 @@ _SIDECARS = ("-wal", "-shm", "-journal")
 
 
 def backup(conn: sqlite3.Connection, target: str | Path, force: bool = False, pages: int = PAGES_PER_STEP,
-           progress: Callable[[int, int], None] | None = None) -> store.Head:
+           progress: Callable[[int, int], None] | None = None) -> chain.Head:
     """Copy the log to ``target`` with SQLite's online backup, verify the copy, return its head.
 
     The copy is the log as it stood when the backup began: a read transaction
@@ -41,12 +41,12 @@ def backup(conn: sqlite3.Connection, target: str | Path, force: bool = False, pa
     partial = Path(name)
     try:
         snapshot = _copy(conn, partial, pages, progress)
-        copy = store.connect(partial, create=False)
+        copy = database.connect(partial, create=False)
         try:
             problems = [row[0] for row in copy.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise TamperError(f"the copy fails SQLite's check: {'; '.join(problems)}")
-            head = store.verify_chain(copy)
+            head = parallel.verify_chain(copy)
         finally:
             copy.close()
         if head != snapshot:
@@ -60,12 +60,12 @@ def backup(conn: sqlite3.Connection, target: str | Path, force: bool = False, pa
 
 
 def _copy(conn: sqlite3.Connection, partial: Path, pages: int,
-          progress: Callable[[int, int], None] | None) -> store.Head:
+          progress: Callable[[int, int], None] | None) -> chain.Head:
     destination = sqlite3.connect(partial)
     try:
         conn.execute("BEGIN")
         try:
-            snapshot = store.head(conn)  # this read starts the snapshot the backup copies
+            snapshot = chain.head(conn)  # this read starts the snapshot the backup copies
             conn.backup(destination, pages=pages,
                         progress=None if progress is None else lambda status, remaining, total: progress(remaining, total))
         finally:
@@ -76,7 +76,7 @@ def _copy(conn: sqlite3.Connection, partial: Path, pages: int,
 
 
 def _is_source(conn: sqlite3.Connection, target: Path) -> bool:
-    source = store.file_of(conn)
+    source = database.file_of(conn)
     return bool(source) and os.path.samefile(source, target)
 
 

@@ -12,7 +12,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from caselog import figures, store, synthetic
+from caselog import chain, database, figures, interchange, opening, synthetic, writer
 from caselog.errors import InputError
 
 DEFAULT_PATH = Path("db") / "demo.db"
@@ -31,7 +31,7 @@ def _check_replaceable(path: Path) -> None:
     if not path.exists():
         return
     try:
-        conn = store.read_only(path)
+        conn = database.read_only(path)
         try:
             application_id = conn.execute("PRAGMA application_id").fetchone()[0]
         finally:
@@ -42,18 +42,18 @@ def _check_replaceable(path: Path) -> None:
         raise InputError(f"{path} exists and was not built by `caselog demo`: choose another --db")
 
 
-def build(path: str | Path = DEFAULT_PATH, seed: int = 2022) -> store.Head:
+def build(path: str | Path = DEFAULT_PATH, seed: int = 2022) -> chain.Head:
     """Write the demo city's log to ``path``, replacing an earlier demo there."""
     path = Path(path)
     _check_replaceable(path)
     building = path.with_name(path.name + ".building")
     _remove(building)
-    conn = store.connect(building)
+    conn = opening.open_log(building)
     try:
         conn.execute(f"PRAGMA application_id = {DEMO_ID}")
         events = synthetic.demo_city(seed=seed)
-        store.append(conn, (store.proposed_from_json(obj, CLERK, f"demo event {n}") for n, obj in enumerate(events, 1)))
-        head = store.head(conn)
+        writer.append(conn, (interchange.proposed_from_json(obj, CLERK, f"demo event {n}") for n, obj in enumerate(events, 1)))
+        head = chain.head(conn)
     finally:
         conn.close()
     _remove(path)

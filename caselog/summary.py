@@ -12,22 +12,17 @@ import sqlite3
 from collections import Counter, defaultdict
 from typing import Iterator
 
-from caselog import audit, figures, store
+from caselog import chain, database, figures, parallel, projections
 from caselog.errors import InputError
 
 
-def projection_head(conn: sqlite3.Connection) -> store.Head:
-    row = conn.execute("SELECT position, hash FROM _caselog_projection WHERE name = 'log'").fetchone()
-    return store.Head(row[0], row[1], "") if row else store.Head(0, store.GENESIS, "")
-
-
 @contextlib.contextmanager
-def view(conn: sqlite3.Connection, as_of: str | None) -> Iterator[tuple[sqlite3.Connection, store.Head]]:
+def view(conn: sqlite3.Connection, as_of: str | None) -> Iterator[tuple[sqlite3.Connection, chain.Head]]:
     """The projections to read: the live ones, or those of the log as recorded at ``as_of``."""
     if as_of is None:
-        yield conn, projection_head(conn)
+        yield conn, projections.projection_head(conn)
     else:
-        with audit.replayed(conn, store.as_of_position(conn, as_of)) as past:
+        with parallel.replayed(conn, chain.as_of_position(conn, as_of)) as past:
             yield past
 
 
@@ -72,8 +67,8 @@ def summary(conn: sqlite3.Connection, *, year: int | None = None, start: dt.date
         raise InputError("give either a year or both ends of a period")
     if start is not None and start > end:
         raise InputError(f"the period starts ({start}) after it ends ({end})")
-    moment = store.timestamp(as_of) if as_of is not None else None
-    with store.reading(conn), view(conn, moment) as (source, head):
+    moment = chain.timestamp(as_of) if as_of is not None else None
+    with database.reading(conn), view(conn, moment) as (source, head):
         # Every case is counted in the year it was filed, so its agency has rows in yearly_figures.
         if agency is not None and (agency == figures.CITY or not source.execute(
                 "SELECT 1 FROM yearly_figures WHERE agency = ? LIMIT 1", (agency,)).fetchone()):

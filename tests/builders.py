@@ -7,14 +7,14 @@ import itertools
 from pathlib import Path
 
 from caselog import events as ev
-from caselog import store, summary
+from caselog import opening, summary, writer
 
 
 class LogBuilder:
     """Appends events one at a time with a steadily advancing recorded_at clock."""
 
     def __init__(self, path: Path, start: str = "2015-01-01T00:00:00"):
-        self.conn = store.connect(path)
+        self.conn = opening.open_log(path)
         self.clock = dt.datetime.fromisoformat(start)
         self.serials = itertools.count(1)
 
@@ -26,8 +26,8 @@ class LogBuilder:
         return self.clock.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def add(self, type_: str, case: str, at: str | None = None, **payload) -> str:
-        item = store.Proposed(ev.make(type_, payload), case, "tester", recorded_at=self.tick(at))
-        [recorded] = store.append(self.conn, [item])
+        item = writer.Proposed(ev.make(type_, payload), case, "tester", recorded_at=self.tick(at))
+        [recorded] = writer.append(self.conn, [item])
         return recorded.event_id
 
     def file(self, year: int, agency: str = "市公安局", filed_on: str | None = None, at: str | None = None) -> str:

@@ -129,35 +129,32 @@ def build_example_db(path: Path, copies: int = 0) -> Path:
 
 def on_two_cores(monkeypatch) -> list[str]:
     """Every full refresh of any length takes the two-process path from now on (imports read
-    their file apart too); returns the events file each one's second process read, for those
-    whose rows were used."""
-    from caselog import cores, ingest, projections
+    their file apart too); returns the scratch files of rows another process refreshed and this
+    one absorbed."""
+    from caselog import parallel, projections
 
-    monkeypatch.setattr(ingest, "APART_FROM", 0)
-    monkeypatch.setattr(cores, "FROM_EVENTS", 0)
-    monkeypatch.setattr(cores, "usable_cpus", lambda: 2)
-    read_apart: list[str] = []
-    fill_in_two = projections._fill_in_two
+    monkeypatch.setattr(parallel, "READ_APART_FROM", 0)
+    monkeypatch.setattr(parallel, "FROM_EVENTS", 0)
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 2)
+    absorbed: list[str] = []
+    absorb = projections.absorb
 
-    def spied(conn, log, scope, params, share, then):
-        rows = share.rows
+    def spied(conn, path):
+        absorbed.append(path)
+        return absorb(conn, path)
 
-        def used():
-            found = rows()
-            if found is not None:
-                read_apart.append(share.events)
-            return found
-
-        share.rows = used
-        return fill_in_two(conn, log, scope, params, share, then)
-
-    monkeypatch.setattr(projections, "_fill_in_two", spied)
-    return read_apart
+    monkeypatch.setattr(projections, "absorb", spied)
+    return absorbed
 
 
 def snapshot(db: Path | str) -> dict[str, list[tuple]]:
     """Every projection table's rows, sorted."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return rows_of_projections(conn)
+
+
+def rows_of_projections(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
+    """Every projection table's rows, sorted."""
     from caselog import projections
 
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        return projections.snapshot(conn)
+    return {name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr) for name in projections.TABLES}

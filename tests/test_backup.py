@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from caselog import backup as backups
-from caselog import store
+from caselog import opening, writer
 from integrity_support import build_example_db, caselog_command, copy_db, count, export, invoke, run
 
 NEW_CASE = "(2022)浙0302行初9999号"
@@ -90,7 +90,7 @@ def writer(db, tmp_path):
 
 
 def test_backup_while_another_process_appends_is_a_consistent_prefix(db, tmp_path, writer):
-    conn = store.connect(db, create=False)
+    conn = opening.open_log(db, create=False)
     steps = []
 
     def step(remaining: int, total: int) -> None:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from caselog import demo, report, store
+from caselog import demo, opening, report
 from caselog import summary as summaries
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -99,7 +99,7 @@ def _left_the_machine(netlog: Path) -> tuple[list[str], list[str]]:
 
 def test_dashboard_renders_in_chromium_with_nothing_fetched_from_outside(served, tmp_path):
     base, path = served
-    conn = store.connect(path, create=False)
+    conn = opening.open_log(path, create=False)
     year = demo.latest_complete_year(conn)
     s = summaries.summary(conn, year=year)
     conn.close()

@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from caselog import store
+from caselog import opening
 from integrity_support import (build_example_db, caselog_command, copy_db, count, example_events, integrity,
                                invoke, jsonl, shifted)
 
@@ -39,7 +39,7 @@ def setup(tmp_path_factory):
 def empty_setup(tmp_path_factory):
     """A first import into an empty log, which writes without the write-ahead log."""
     def empty(path):
-        store.connect(path).close()
+        opening.open_log(path).close()
         return path
 
     return _setup(tmp_path_factory.mktemp("crash-empty"), empty)
@@ -109,7 +109,7 @@ def test_import_killed_at_random_lands_all_or_nothing(trial, setup, tmp_path):
 @pytest.mark.parametrize("trial", range(0, TRIALS, 3))
 def test_a_first_import_killed_at_random_lands_all_or_nothing_and_the_log_returns_to_wal(trial, empty_setup, tmp_path):
     db = killed_at_random(trial, empty_setup, tmp_path)
-    assert store.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert opening.open_log(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def killed_at_random(trial: int, setup: dict, tmp_path) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import math
 from pathlib import Path
 
 import pytest
 
 from builders import LogBuilder
-from caselog import audit, figures, projections, store, summary
+from caselog import audit, chain, figures, interchange, opening, projections, summary, writer
 
 EXAMPLES = Path(__file__).resolve().parent / "fixtures"  # copies of shared/examples
 
@@ -29,11 +30,11 @@ def assert_figures(got: dict, want: dict, where: str = "") -> None:
 
 
 @pytest.fixture(scope="module")
-def small_city(tmp_path_factory) -> store.sqlite3.Connection:
+def small_city(tmp_path_factory) -> sqlite3.Connection:
     path = tmp_path_factory.mktemp("city") / "city.db"
-    conn = store.connect(path)
+    conn = opening.open_log(path)
     with open(EXAMPLES / "small-city.jsonl", "rb") as fh:
-        store.append(conn, store.read_jsonl(fh, "tester"))
+        writer.append(conn, interchange.read_jsonl(fh, "tester"))
     return conn
 
 
@@ -273,5 +274,5 @@ def test_as_of_reproduces_a_published_summary_after_later_corrections(log):
 
 def test_summary_prints_the_log_head_it_was_computed_from(log):
     log.file(2022)
-    assert log.summary(2022)["head"] == {"position": 1, "hash": str(store.head(log.conn)).split(":")[1]}
+    assert log.summary(2022)["head"] == {"position": 1, "hash": str(chain.head(log.conn)).split(":")[1]}
     assert audit.verify(log.conn).position == 1

@@ -1,6 +1,6 @@
 """A long log's full refresh (rebuild, verify, as-of) runs on two cores: the same rows as on one.
 
-``cores.FROM_EVENTS`` is lowered so that a small national log takes the
+``parallel.FROM_EVENTS`` is lowered so that a small national log takes the
 two-process path; each test holds it against the one-process path or a known change.
 """
 
@@ -13,7 +13,7 @@ import sqlite3
 
 import pytest
 
-from caselog import audit, cores, projections, store, synthetic
+from caselog import audit, chain, database, opening, parallel, projections, synthetic
 from caselog.errors import CaselogError
 from integrity_support import copy_db, invoke, jsonl, on_two_cores, snapshot
 
@@ -40,14 +40,14 @@ def split_case(db) -> str:
     """The first case of the second process's range."""
     with sqlite3.connect(db) as conn:
         return conn.execute('SELECT "case" FROM events ORDER BY "case" LIMIT 1 OFFSET '
-                            f"(SELECT CAST(max(position) * {projections._MINE} AS INTEGER) FROM events)").fetchone()[0]
+                            f"(SELECT CAST(max(position) * {parallel._MINE} AS INTEGER) FROM events)").fetchone()[0]
 
 
 def test_a_rebuild_on_two_cores_equals_the_incremental_projections(db, monkeypatch):
     imported = snapshot(db)
     read_apart = on_two_cores(monkeypatch)
     assert invoke(db, "rebuild").exit_code == 0
-    assert read_apart == [str(db)]
+    assert len(read_apart) == 1
     rebuilt = snapshot(db)
     assert rebuilt == imported
     # Both halves are there: cases on each side of the split.
@@ -55,13 +55,20 @@ def test_a_rebuild_on_two_cores_equals_the_incremental_projections(db, monkeypat
     assert cases[0] < split_case(db) <= cases[-1]
 
 
-def test_a_share_the_other_process_could_not_compute_is_computed_here(db):
+def test_two_ranges_of_cases_refreshed_apart_and_absorbed_equal_one_refresh(db, tmp_path):
+    """The parts caselog.parallel puts together: a lower range refreshed here, the upper one into
+    another database and absorbed, give every row of a whole refresh."""
     imported = snapshot(db)
-    conn = store.connect(db)
-    with store.Transaction(conn):
-        head = store.head(conn)
-        split = projections.split_case(conn, "main", head.position)
-        projections.refresh(conn, head, share=projections.Share(split, str(db), lambda: None))
+    conn = opening.open_log(db)
+    with database.Transaction(conn):
+        head = chain.head(conn)
+        split = parallel._split(conn, "main", head.position, 0.5)
+        projections.drop(conn)
+        projections.create(conn)
+        projections.refresh(conn, head, projections.CaseRange(None, split))
+        upper = str(tmp_path / "upper.db")
+        parallel._refresh_apart(str(db), upper, split, head)
+        projections.absorb(conn, upper)
     conn.close()
     assert snapshot(db) == imported
     cases = [row[0] for row in imported["cases"]]
@@ -72,11 +79,11 @@ def test_two_rebuilds_on_one_connection(db, monkeypatch):
     """The second process's scratch file stays attached until its transaction ends; a second rebuild still works."""
     before = snapshot(db)
     on_two_cores(monkeypatch)
-    conn = store.connect(db)
+    conn = opening.open_log(db)
     try:
-        audit.rebuild(conn)
-        audit.rebuild(conn)
-        assert audit.verify(conn).position == store.head(conn).position
+        opening.rebuild(conn)
+        opening.rebuild(conn)
+        assert audit.verify(conn).position == chain.head(conn).position
     finally:
         conn.close()
     assert snapshot(db) == before
@@ -102,10 +109,10 @@ def test_verify_on_two_cores_catches_an_edited_row_on_either_side_of_the_split(d
      "AND year = (SELECT max(year) FROM yearly_figures)", "yearly_figures: 1 row(s) not in a rebuild, 1 missing"),
 ])
 def test_differences_count_rows_extra_missing_and_changed(db, change, expected):
-    conn = store.connect(db)
+    conn = opening.open_log(db)
     try:
-        with audit.replayed(conn) as (fresh, _):
-            rebuilt = store.file_of(fresh)
+        with parallel.replayed(conn) as (fresh, _):
+            rebuilt = database.file_of(fresh)
             assert projections.differences(conn, rebuilt) == []
             n = conn.execute(change).rowcount
             assert n >= 1
@@ -123,14 +130,14 @@ def test_an_as_of_summary_on_two_cores_equals_one_on_one(db, monkeypatch):
     read_apart = on_two_cores(monkeypatch)
     two = invoke(db, *args)
     assert one.exit_code == two.exit_code == 0, (one.output, two.output)
-    assert read_apart == [str(db)]
+    assert len(read_apart) == 1
     assert json.loads(two.stdout) == json.loads(one.stdout)
     assert json.loads(one.stdout)["head"]["position"] == 2500
 
 
 def test_a_second_process_that_dies_is_a_one_line_error():
     with pytest.raises(CaselogError, match="stopped unexpectedly"):
-        with cores.second_process() as pool:
+        with parallel._second_process() as pool:
             pool.submit(os._exit, 1).result()
 
 
@@ -143,8 +150,8 @@ def test_a_second_process_only_with_a_second_core_to_run_on(monkeypatch, affinit
         monkeypatch.delattr(os, "sched_getaffinity", raising=False)
     else:
         monkeypatch.setattr(os, "sched_getaffinity", lambda pid: affinity, raising=False)
-    assert cores.more_than_one() is second
-    assert cores.worth_it(cores.FROM_EVENTS) is second
+    assert (parallel.usable_cpus() > 1) is second
+    assert parallel.worth_it(parallel.FROM_EVENTS) is second
 
 
 def test_files_with_odd_names_on_two_cores(national_db, tmp_path, monkeypatch):
@@ -159,11 +166,11 @@ def test_files_with_odd_names_on_two_cores(national_db, tmp_path, monkeypatch):
     for args in (("rebuild",), ("verify",)):
         result = invoke(db, *args)
         assert result.exit_code == 0, result.output
-    assert read_apart == [str(db), str(db)]
+    assert len(read_apart) == 2
     source = odd / "导出 #3?.jsonl"
     source.write_bytes(invoke(db, "export").stdout_bytes)
     fresh = odd / "新 #4?.db"
     result = invoke(fresh, "import", str(source))
     assert result.exit_code == 0, result.output
-    assert read_apart[-1].startswith(str(odd)) and read_apart[-1].endswith("events.db")
+    assert read_apart[-1].startswith(str(odd)) and read_apart[-1].endswith("upper.db")
     assert snapshot(fresh) == snapshot(db)

@@ -1,7 +1,7 @@
 """A big import file is read by a helper process: same result, same refusals, no orphan; into an
 empty log, its copy of the events lets the refresh use both cores.
 
-``ingest.APART_FROM`` is lowered so that the example's files take that path;
+``parallel.READ_APART_FROM`` is lowered so that the example's files take that path;
 each test compares it with reading in process.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from caselog import cores, ingest, store
+from caselog import interchange, opening, parallel, writer
 from conftest import check_line_number, check_refusal
 from integrity_support import (build_example_db, caselog_command, copy_db, example_events, export, invoke, jsonl,
                                on_two_cores, shifted, snapshot)
@@ -39,7 +39,7 @@ def import_both_ways(base, tmp_path, monkeypatch, path) -> dict:
     """``caselog import PATH`` into two copies of the log, in process and apart."""
     results = {}
     for way, threshold in (("in process", 1 << 62), ("apart", 0)):
-        monkeypatch.setattr(ingest, "APART_FROM", threshold)
+        monkeypatch.setattr(parallel, "READ_APART_FROM", threshold)
         db = copy_db(base, tmp_path / f"{way}.db")
         results[way] = (invoke(db, "import", str(path)), export(db))
     return results
@@ -81,14 +81,14 @@ def test_a_refused_line_is_named_the_same_way_and_nothing_is_written(base, tmp_p
 
 def test_an_import_into_an_empty_log_is_refreshed_on_two_cores_from_the_helpers_copy(tmp_path, monkeypatch, source):
     one = tmp_path / "one.db"
-    monkeypatch.setattr(ingest, "APART_FROM", 1 << 62)
+    monkeypatch.setattr(parallel, "READ_APART_FROM", 1 << 62)
     assert invoke(one, "import", str(source)).exit_code == 0
 
     read_apart = on_two_cores(monkeypatch)
     two = tmp_path / "two.db"
     result = invoke(two, "import", str(source))
     assert result.exit_code == 0, result.output
-    assert len(read_apart) == 1 and read_apart[0].endswith("events.db")
+    assert len(read_apart) == 1 and read_apart[0].endswith("upper.db")
     assert export(two) == export(one)
     assert snapshot(two) == snapshot(one)
 
@@ -130,42 +130,44 @@ def test_ids_the_helper_gives_are_the_ones_logged(tmp_path, monkeypatch):
 
 def test_a_copy_that_does_not_end_where_the_log_does_is_not_used(tmp_path):
     db = tmp_path / "caselog.db"
-    conn = store.connect(db)
+    conn = opening.open_log(db)
     with open(Path(__file__).parent / "fixtures" / "small-city.jsonl", "rb") as fh:
-        store.import_events(conn, store.read_jsonl(fh, "x"))
-    copy = tmp_path / "copy.db"
+        writer.import_events(conn, interchange.read_jsonl(fh, "x"))
+    copy = tmp_path / "events.db"
+    rows = str(tmp_path / "upper.db")
+    assert not parallel._copy_ends_with_log(conn, rows)  # no copy at all
     with sqlite3.connect(copy) as other:
         other.execute("CREATE TABLE events (position INTEGER PRIMARY KEY, event_id TEXT)")
         other.execute("INSERT INTO events SELECT position, event_id FROM (SELECT 1 AS position, 'x' AS event_id)")
-    writer = store.Writer(conn)
-    assert not writer._copied(str(tmp_path / "never-written.db"))
-    assert not writer._copied(str(copy))
+    assert not parallel._copy_ends_with_log(conn, rows)
     with sqlite3.connect(copy) as other:
         other.execute("DELETE FROM events")
         other.executemany("INSERT INTO events VALUES (?, ?)", conn.execute("SELECT position, event_id FROM events"))
-    assert writer._copied(str(copy))
+    assert parallel._copy_ends_with_log(conn, rows)
     conn.close()
 
 
 def test_a_copy_that_cannot_be_written_is_given_up_and_not_used(tmp_path):
-    events = ingest._EventsCopy(str(tmp_path / "no-such-folder" / "events.db"))
+    events = parallel._EventsCopy(str(tmp_path / "no-such-folder" / "events.db"))
+    batch = parallel._Collecting()
     with open(Path(__file__).parent / "fixtures" / "small-city.jsonl", "rb") as fh:
-        items = list(store.read_jsonl(fh, "x"))
-    events.add([(i.event.TYPE, None, *(getattr(i, k) for k in ingest._ENVELOPE)) for i in items])
-    events.finish()
+        for item in interchange.read_jsonl(fh, "x"):
+            batch.add(item)
+    events.add(batch)
+    assert not events.finish()
     assert events.conn is None and not (tmp_path / "no-such-folder").exists()
 
 
 def test_an_import_into_a_log_that_is_not_empty_makes_no_copy(base, source, tmp_path, monkeypatch):
     read_apart = on_two_cores(monkeypatch)
     asked = []
-    proposals = ingest.proposals
+    reading = parallel.reading
 
-    def spied(file, clerk, progress=None, copy_events=False):
-        asked.append(copy_events)
-        return proposals(file, clerk, progress, copy_events)
+    def spied(file, clerk, progress=None, empty=False):
+        asked.append(empty)
+        return reading(file, clerk, progress, empty)
 
-    monkeypatch.setattr(ingest, "proposals", spied)
+    monkeypatch.setattr(parallel, "reading", spied)
     db = copy_db(base, tmp_path / "caselog.db")
     assert invoke(db, "import", str(source)).exit_code == 0
     assert asked == [False] and read_apart == []
@@ -173,7 +175,7 @@ def test_an_import_into_a_log_that_is_not_empty_makes_no_copy(base, source, tmp_
 
 
 def test_stdin_is_read_in_process(base, tmp_path, monkeypatch, source):
-    monkeypatch.setattr(ingest, "APART_FROM", 0)
+    monkeypatch.setattr(parallel, "READ_APART_FROM", 0)
     db = copy_db(base, tmp_path / "stdin.db")
     result = invoke(db, "import", "-", input=source.read_bytes())
     assert result.exit_code == 0, result.output
@@ -207,7 +209,7 @@ def test_killing_the_import_stops_its_helper_and_writes_nothing(base, tmp_path):
     path = tmp_path / "big.jsonl"
     with path.open("w", encoding="utf-8") as fh:
         copy = 0
-        while fh.tell() < ingest.APART_FROM:
+        while fh.tell() < parallel.READ_APART_FROM:
             copy += 1
             fh.write(jsonl(shifted(example_events(), copy)))
     db = copy_db(base, tmp_path / "killed.db")
@@ -232,11 +234,11 @@ def test_killing_the_import_stops_its_helper_and_writes_nothing(base, tmp_path):
 
 
 def test_the_helper_sends_the_envelope_in_the_order_of_proposed_fields():
-    """The events are rebuilt from the helper's tuples by position."""
+    """The events are rebuilt from the helper's envelopes by position."""
     import attrs
 
-    names = [a.name for a in attrs.fields(store.Proposed)]
-    assert names == ["event", *ingest._ENVELOPE[:4], "expect_version", *ingest._ENVELOPE[4:]]
+    names = [a.name for a in attrs.fields(writer.Proposed)]
+    assert names == ["event", *parallel._ENVELOPE[:4], "expect_version", *parallel._ENVELOPE[4:]]
 
 
 def test_the_helper_sends_every_type_of_event_as_values_that_make_it_again():
@@ -252,10 +254,10 @@ def test_the_helper_sends_every_type_of_event_as_values_that_make_it_again():
 
 
 def test_on_one_core_a_big_file_is_read_in_process(base, source, tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "APART_FROM", 0)
-    monkeypatch.setattr(cores, "usable_cpus", lambda: 1)
+    monkeypatch.setattr(parallel, "READ_APART_FROM", 0)
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 1)
     helpers = []
-    monkeypatch.setattr(ingest, "_read_apart", lambda *args: helpers.append(args))
+    monkeypatch.setattr(parallel, "_read_apart", lambda *args: helpers.append(args))
     db = copy_db(base, tmp_path / "one-core.db")
     assert invoke(db, "import", str(source)).exit_code == 0
     assert helpers == []
@@ -271,7 +273,7 @@ def imports_the_same(tmp_path, monkeypatch, module, setting: str, reference, val
     with ``module.setting`` at ``value`` as at ``reference``."""
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(_two_copies()) + "\n", "utf-8")
-    monkeypatch.setattr(ingest, "APART_FROM", 1 << 62)
+    monkeypatch.setattr(parallel, "READ_APART_FROM", 1 << 62)
     dbs = []
     for n, chosen in enumerate((reference, value)):
         monkeypatch.setattr(module, setting, chosen)
@@ -285,7 +287,7 @@ def imports_the_same(tmp_path, monkeypatch, module, setting: str, reference, val
 @pytest.mark.parametrize("batch", [1, 7, 100_000])
 def test_rows_inserted_in_batches_of_any_size_log_the_same(tmp_path, monkeypatch, batch):
     """The writer inserts a batch at a time; corrections and late events read rows still pending."""
-    imports_the_same(tmp_path, monkeypatch, store, "_BATCH", 1, batch)
+    imports_the_same(tmp_path, monkeypatch, writer, "_BATCH", 1, batch)
 
 
 @pytest.mark.parametrize("batch", [1, 7, 100_000])
@@ -301,7 +303,7 @@ def test_an_id_used_twice_is_named_at_its_second_line_before_any_later_refusal(t
                                   ensure_ascii=False)
     path = tmp_path / "twice.jsonl"
     path.write_text("\n".join(lines) + "\n", "utf-8")
-    monkeypatch.setattr(store, "_BATCH", batch)
+    monkeypatch.setattr(writer, "_BATCH", batch)
     db = tmp_path / "caselog.db"
     message = check_refusal(invoke(db, "import", str(path)), ["already in the log"])
     check_line_number(message, twice)

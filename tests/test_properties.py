@@ -13,7 +13,7 @@ import datetime as dt
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from caselog import audit, events as ev, figures, projections, store, summary
+from caselog import audit, database, events as ev, figures, opening, parallel, projections, summary, writer
 from caselog.errors import CaselogError
 
 CASES = [f"(2019)浙0302行初{n}号" for n in range(1, 5)]
@@ -62,7 +62,7 @@ def _proposal(draw, kind: str, date: str, logged: list[ev.Recorded]) -> tuple[st
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_incremental_projections_equal_a_rebuild(tmp_path_factory, data):
-    conn = store.connect(tmp_path_factory.mktemp("prop") / "p.db")
+    conn = opening.open_log(tmp_path_factory.mktemp("prop") / "p.db")
     logged: list[ev.Recorded] = []
     cursor = {case: dt.date(2019, 1, 1) + dt.timedelta(days=data.draw(st.integers(0, 900))) for case in CASES}
     clock = dt.datetime(2024, 1, 1)
@@ -76,16 +76,16 @@ def test_incremental_projections_equal_a_rebuild(tmp_path_factory, data):
         clock += dt.timedelta(minutes=1)
         try:
             made = ev.make(*proposal)
-            logged += store.append(conn, [store.Proposed(made, case, "prop", recorded_at=clock.strftime("%Y-%m-%dT%H:%M:%SZ"))])
+            logged += writer.append(conn, [writer.Proposed(made, case, "prop", recorded_at=clock.strftime("%Y-%m-%dT%H:%M:%SZ"))])
             cursor[case] = max(cursor[case], day)
         except (CaselogError, ValueError):
             pass
     event(f"logged {len(logged) // 10 * 10}+ events, {len({r.type for r in logged})} types")
-    with audit.replayed(conn) as (fresh, _):
-        assert projections.differences(conn, store.file_of(fresh)) == []
+    with parallel.replayed(conn) as (fresh, _):
+        assert projections.differences(conn, database.file_of(fresh)) == []
     # The projections' SQL and the rules' fold replay a case independently: they must agree.
     for case in {r.case for r in logged}:
-        state = store.state_of(conn, case)
+        state = writer.state_of(conn, case)
         row = conn.execute('SELECT concluded_on, status, version FROM cases WHERE "case" = ?', (case,)).fetchone()
         if state.filed_on is None:
             assert row is None

@@ -19,9 +19,10 @@ import pytest
 from click.testing import CliRunner
 from datasette.app import Datasette
 
-from caselog import audit, demo, figures, projections, report, store
+from caselog import audit, chain, database, demo, figures, interchange, opening, projections, report, writer
 from caselog import summary as summaries
 from caselog.reviewer import charts, dashboard, guard, meta, queries, serve
+from integrity_support import rows_of_projections
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 LATIN = re.compile(r"[A-Za-z]{3,}")
@@ -35,9 +36,9 @@ def _example_path() -> Path:
 def example_db(tmp_path_factory) -> Path:
     """The shared small-city example, imported into a file whose name is not caselog.db."""
     path = tmp_path_factory.mktemp("example") / "reviews.db"
-    conn = store.connect(path)
+    conn = opening.open_log(path)
     with open(_example_path(), "rb") as lines:
-        store.append(conn, store.read_jsonl(lines, "test"))
+        writer.append(conn, interchange.read_jsonl(lines, "test"))
     conn.close()
     return path
 
@@ -80,7 +81,7 @@ def read(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
 
 
 def summary_of(path: Path, **kwargs) -> dict:
-    conn = store.connect(path, create=False)
+    conn = opening.open_log(path, create=False)
     try:
         return summaries.summary(conn, **kwargs)
     finally:
@@ -106,9 +107,9 @@ def ds_name(ds: Datasette) -> str:
 
 
 def export(path: Path) -> list[dict]:
-    conn = store.connect(path, create=False)
+    conn = opening.open_log(path, create=False)
     try:
-        return list(store.export(conn))
+        return list(interchange.export(conn))
     finally:
         conn.close()
 
@@ -130,7 +131,7 @@ def test_every_table_and_column_has_a_chinese_and_english_title_and_description(
         assert set(table["columns"]) == set(columns), name
         for column, text in table["columns"].items():
             assert HAN.search(text) and LATIN.search(text), (name, column)
-    assert set(served["tables"]["events"]["columns"]) == set(store.COLUMNS)
+    assert set(served["tables"]["events"]["columns"]) == set(chain.COLUMNS)
     for name, columns in projections.TABLES.items():
         assert list(served["tables"][name]["columns"]) == list(columns), "metadata.json lists columns in table order"
 
@@ -250,7 +251,7 @@ def test_losses_and_reversals_add_up_to_the_summary(any_db):
 def test_case_trail_is_the_audit_trail_of_the_case(example_db):
     ds = Datasette([str(example_db)])
     case = "(2020)浙0202行初23号"  # corrected twice in the example
-    detail = audit.case_detail(store.connect(example_db, create=False), case)
+    detail = audit.case_detail(opening.open_log(example_db, create=False), case)
     rows = query(ds, "case_trail", case=case.replace("(", "（").replace(")", "）"))
     assert [r["position"] for r in rows] == [t["position"] for t in detail["trail"]]
     for row, entry in zip(rows, detail["trail"]):
@@ -262,7 +263,7 @@ def test_case_trail_is_the_audit_trail_of_the_case(example_db):
 
 def test_corrections_in_a_period_name_who_made_them(example_db):
     ds = Datasette([str(example_db)])
-    conn = store.connect(example_db, create=False)
+    conn = opening.open_log(example_db, create=False)
     for since, until, clerk in (("", "", ""), ("2026-08-02", "", ""), ("", "2026-08-02", ""),
                                 ("2026-08-01T09:00:02Z", "2026-08-02T09:00:00Z", ""), ("", "", "clerk-c")):
         expected = [e for t in ("event_corrected", "event_retracted")
@@ -335,10 +336,10 @@ def test_dashboard_refuses_bad_parameters(example_db, args, status):
 
 def test_dashboard_escapes_agency_names_and_handles_an_empty_log(tmp_path):
     path = tmp_path / "caselog.db"
-    conn = store.connect(path)
+    conn = opening.open_log(path)
     ds = Datasette([str(path)])
     assert "No yearly figures yet" in get(ds, "/-/caselog/dashboard").text
-    store.append(conn, [store.proposed_from_json(
+    writer.append(conn, [interchange.proposed_from_json(
         {"type": "case_filed", "case": "(2022)浙0302行初1号", "filed_on": "2022-03-01", "court": "某法院",
          "agency": "<b>局</b>", "cause": "行政处罚"}, "test")])
     html = get(ds, "/-/caselog/dashboard").text
@@ -354,11 +355,11 @@ def test_menu_and_database_page_link_to_the_dashboard(example_db):
 
 def test_dashboard_reads_the_log_live(example_db, tmp_path):
     path = tmp_path / "live.db"
-    store.connect(example_db, create=False).backup(sqlite3.connect(path))
+    opening.open_log(example_db, create=False).backup(sqlite3.connect(path))
     ds = serve.app(path)
     before = get(ds, "/-/caselog/dashboard").text
-    conn = store.connect(path, create=False)
-    [recorded] = store.append(conn, [store.proposed_from_json(
+    conn = opening.open_log(path, create=False)
+    [recorded] = writer.append(conn, [interchange.proposed_from_json(
         {"type": "case_filed", "case": "(2025)浙0302行初999号", "filed_on": "2025-12-01", "court": "某法院",
          "agency": "新机关", "cause": "行政许可"}, "test")])
     after = get(ds, "/-/caselog/dashboard?year=2025").text
@@ -386,9 +387,9 @@ def test_stacked_chart_draws_one_segment_per_nonzero_count():
 
 
 def _state(path: Path) -> tuple:
-    conn = store.connect(path, create=False)
+    conn = opening.open_log(path, create=False)
     try:
-        return list(store.export(conn)), projections.snapshot(conn)
+        return list(interchange.export(conn)), rows_of_projections(conn)
     finally:
         conn.close()
 
@@ -405,7 +406,7 @@ WRITES = [
 
 def test_reviewers_cannot_change_the_log(example_db, tmp_path):
     path = tmp_path / "served.db"
-    store.connect(example_db, create=False).backup(sqlite3.connect(path))
+    opening.open_log(example_db, create=False).backup(sqlite3.connect(path))
     before = _state(path)
     for ds in (serve.app(path), Datasette([str(path)])):
         name = ds_name(ds)
@@ -487,7 +488,7 @@ def test_demo_prints_the_latest_complete_year_and_the_next_steps(tmp_path, demo_
     path = tmp_path / "db" / "demo.db"
     result = CliRunner().invoke(cli, ["demo", "--db", str(path)])
     assert result.exit_code == 0, result.output
-    conn = store.connect(path, create=False)
+    conn = opening.open_log(path, create=False)
     year = demo.latest_complete_year(conn)
     assert year == years_of(path)[-1] or year == years_of(path)[-2]
     assert result.stdout == report.render(summaries.summary(conn, year=year), "text", "zh")
@@ -502,7 +503,7 @@ def test_demo_never_replaces_a_log_it_did_not_build(example_db, tmp_path):
     from cli import cli
 
     path = tmp_path / "caselog.db"
-    store.connect(example_db, create=False).backup(sqlite3.connect(path))
+    opening.open_log(example_db, create=False).backup(sqlite3.connect(path))
     before = path.read_bytes()
     result = CliRunner().invoke(cli, ["demo", "--db", str(path)])
     assert result.exit_code == 1 and "not built by `caselog demo`" in result.stderr

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from caselog import report, store, summary, synthetic
+from caselog import interchange, opening, report, summary, synthetic, writer
 
 # Published in the seed report: "出庭应诉率99.5%,较2021年同期提高5.27个百分点";
 # "败诉15件(经二审核减1件),败诉率4.9%,连续三年实现…双下降"; deputies mostly attend.
@@ -15,9 +15,9 @@ from caselog import report, store, summary, synthetic
 
 @pytest.fixture(scope="module")
 def seed_2022(tmp_path_factory) -> dict:
-    conn = store.connect(tmp_path_factory.mktemp("seed") / "seed.db")
+    conn = opening.open_log(tmp_path_factory.mktemp("seed") / "seed.db")
     lines = [json.dumps(e, ensure_ascii=False).encode() for e in synthetic.seed_city(dt.date(2026, 11, 1))]
-    store.append(conn, store.read_jsonl(lines, "tester"))
+    writer.append(conn, interchange.read_jsonl(lines, "tester"))
     return summary.summary(conn, year=2022)
 
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from builders import LogBuilder
 from caselog import events as ev
-from caselog import projections, store
-from caselog.errors import CaselogError, ConflictError
+from caselog import chain, database, interchange, opening, parallel, projections, writer
+from caselog.errors import CaselogError, ConflictError, InputError
 
 EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "small-city.jsonl"
 
@@ -54,15 +54,15 @@ def test_sqlite_itself_refuses_update_and_delete(log, sql):
 
 
 def test_each_hash_is_sha256_of_the_canonical_envelope_linked_to_the_previous(log):
-    prev = store.GENESIS
-    for row in store.export(log.conn):
-        payload = {k: v for k, v in row.items() if k not in store.ENVELOPE and k not in ("type", "case")}
-        assert row["payload_sha256"] == store.sha256(store.canonical(payload))
+    prev = chain.GENESIS
+    for row in interchange.export(log.conn):
+        payload = {k: v for k, v in row.items() if k not in interchange.ENVELOPE and k not in ("type", "case")}
+        assert row["payload_sha256"] == chain.sha256(chain.canonical(payload))
         envelope = {k: row[k] for k in ("position", "event_id", "case", "version", "type", "schema_version",
                                          "payload_sha256", "recorded_at", "recorded_by")}
-        assert row["hash"] == store.sha256(store.canonical({**envelope, "prev_hash": prev}))
+        assert row["hash"] == chain.sha256(chain.canonical({**envelope, "prev_hash": prev}))
         prev = row["hash"]
-    assert str(store.head(log.conn)) == f"2:{prev}"
+    assert str(chain.head(log.conn)) == f"2:{prev}"
 
 
 def test_payloads_are_json_text_that_sqlite_can_read(log):
@@ -73,23 +73,23 @@ def test_payloads_are_json_text_that_sqlite_can_read(log):
 
 def test_an_append_naming_a_stale_version_is_refused_and_writes_nothing(log):
     case = log.conn.execute('SELECT "case" FROM events LIMIT 1').fetchone()[0]
-    stale = store.Proposed(ev.make("hearing_held", {"held_on": "2022-04-01", "attendance": "none"}), case, "b",
+    stale = writer.Proposed(ev.make("hearing_held", {"held_on": "2022-04-01", "attendance": "none"}), case, "b",
                            expect_version=1)
     with pytest.raises(ConflictError, match="another clerk wrote first"):
-        store.append(log.conn, [stale])
-    assert store.head(log.conn).position == 2
-    fresh = store.Proposed(stale.event, case, "b", expect_version=2)
-    assert store.append(log.conn, [fresh])[0].version == 3
+        writer.append(log.conn, [stale])
+    assert chain.head(log.conn).position == 2
+    fresh = writer.Proposed(stale.event, case, "b", expect_version=2)
+    assert writer.append(log.conn, [fresh])[0].version == 3
 
 
 def test_export_then_import_into_an_empty_log_reproduces_it(tmp_path):
-    source = store.connect(tmp_path / "a.db")
+    source = opening.open_log(tmp_path / "a.db")
     with open(EXAMPLE, "rb") as fh:
-        store.append(source, store.read_jsonl(fh, "x"))
-    exported = [json.dumps(row, ensure_ascii=False).encode() for row in store.export(source)]
-    copy = store.connect(tmp_path / "b.db")
-    store.append(copy, store.read_jsonl(exported, "y"))
-    assert list(store.export(copy)) == list(store.export(source))
+        writer.append(source, interchange.read_jsonl(fh, "x"))
+    exported = [json.dumps(row, ensure_ascii=False).encode() for row in interchange.export(source)]
+    copy = opening.open_log(tmp_path / "b.db")
+    writer.append(copy, interchange.read_jsonl(exported, "y"))
+    assert list(interchange.export(copy)) == list(interchange.export(source))
 
 
 def test_wal_and_full_synchronous_are_chosen_on_purpose(log):
@@ -98,39 +98,39 @@ def test_wal_and_full_synchronous_are_chosen_on_purpose(log):
 
 
 def test_a_new_log_has_16_kib_pages_and_an_old_one_keeps_its_own(tmp_path, monkeypatch):
-    assert store.connect(tmp_path / "new.db").execute("PRAGMA page_size").fetchone()[0] == 16_384
+    assert opening.open_log(tmp_path / "new.db").execute("PRAGMA page_size").fetchone()[0] == 16_384
     old = tmp_path / "old.db"
-    monkeypatch.setattr(projections, "PAGE_SIZE", 4096)
-    store.connect(old).close()
+    monkeypatch.setattr(database, "PAGE_SIZE", 4096)
+    opening.open_log(old).close()
     monkeypatch.undo()
-    reopened = store.connect(old)
+    reopened = opening.open_log(old)
     assert reopened.execute("PRAGMA page_size").fetchone()[0] == 4096
-    assert reopened.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA
+    assert reopened.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA
 
 
 def test_a_database_that_is_not_caselogs_is_refused(tmp_path):
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)")
-    with pytest.raises(store.InputError, match="not caselog's"):
-        store.connect(other)
+    with pytest.raises(InputError, match="not caselog's"):
+        opening.open_log(other)
 
 
 def test_an_event_recorded_in_the_future_is_refused(log):
     """A log claiming a future moment would lock every clerk out until then (recorded_at never decreases)."""
     case = log.conn.execute('SELECT "case" FROM events LIMIT 1').fetchone()[0]
-    item = store.Proposed(ev.make("hearing_held", {"held_on": "2022-04-01", "attendance": "none"}), case, "b",
+    item = writer.Proposed(ev.make("hearing_held", {"held_on": "2022-04-01", "attendance": "none"}), case, "b",
                           recorded_at="2999-01-01T00:00:00Z")
-    with pytest.raises(store.InputError, match="in the future"):
-        store.append(log.conn, [item])
-    assert store.head(log.conn).position == 2
+    with pytest.raises(InputError, match="in the future"):
+        writer.append(log.conn, [item])
+    assert chain.head(log.conn).position == 2
 
 
 def test_an_as_of_view_of_a_log_in_memory_is_refused_plainly():
     """The as-of view rebuilds from the log's file in a scratch database; a log in memory has no file."""
     from caselog import summary
 
-    conn = store.connect(":memory:")
-    with pytest.raises(store.InputError, match="in memory"):
+    conn = opening.open_log(":memory:")
+    with pytest.raises(InputError, match="in memory"):
         summary.summary(conn, year=2022, as_of="2022-12-31")
 
 
@@ -145,53 +145,53 @@ def _no_replace_trigger(db: Path) -> str | None:
 
 def test_an_import_sets_the_replace_trigger_aside_only_inside_its_own_transaction(tmp_path):
     """Seen from any other connection, during and after an import, accepted or refused, the trigger is there."""
-    store.connect(tmp_path / "new.db").close()
+    opening.open_log(tmp_path / "new.db").close()
     created = _no_replace_trigger(tmp_path / "new.db")
     assert created and "RAISE(ABORT" in created
     db = tmp_path / "caselog.db"
-    conn = store.connect(db)
+    conn = opening.open_log(db)
     seen = []
 
     def items(lines):
-        for n, item in enumerate(store.read_jsonl(lines, "x"), 1):
+        for n, item in enumerate(interchange.read_jsonl(lines, "x"), 1):
             if n == 100:
                 seen.append(_no_replace_trigger(db))
             yield item
 
     with open(EXAMPLE, "rb") as fh:
-        store.import_events(conn, items(fh))
+        writer.import_events(conn, items(fh))
     assert seen == [created]
     assert _no_replace_trigger(db) == created
 
     conn.close()
 
     other = tmp_path / "refused.db"
-    conn = store.connect(other)
+    conn = opening.open_log(other)
     bad = [*EXAMPLE.read_bytes().splitlines()[:50], b'{"type": "case_filed"}']
     with pytest.raises(CaselogError, match="line 51"):
-        store.import_events(conn, store.read_jsonl(bad, "x"))
+        writer.import_events(conn, interchange.read_jsonl(bad, "x"))
     conn.close()
     assert _no_replace_trigger(other) == created
 
 
 def test_a_schema_1_log_gains_the_corrections_index_when_opened(tmp_path):
     db = tmp_path / "caselog.db"
-    conn = store.connect(db)
+    conn = opening.open_log(db)
     with open(EXAMPLE, "rb") as fh:
-        store.import_events(conn, store.read_jsonl(fh, "x"))
-    exported = list(store.export(conn))
+        writer.import_events(conn, interchange.read_jsonl(fh, "x"))
+    exported = list(interchange.export(conn))
     conn.close()
     with sqlite3.connect(db) as raw:  # as the first schema left it
         raw.execute("DROP INDEX idx_events_corrections")
         raw.execute("DELETE FROM _sqlite_migrations WHERE name = 'corrections_index'")
         raw.execute("PRAGMA user_version = 1")
 
-    conn = store.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA == 2
-    assert list(store.export(conn)) == exported
+    conn = opening.open_log(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA == 2
+    assert list(interchange.export(conn)) == exported
     # The refresh reads the corrections through the index: the query spells its condition the same way.
     plan = " ".join(row[3] for row in conn.execute(
-        f"EXPLAIN QUERY PLAN SELECT e.type, e.payload FROM main.events e WHERE e.{projections.CORRECTIONS} "
+        f"EXPLAIN QUERY PLAN SELECT e.type, e.payload FROM main.events e WHERE e.{database.CORRECTIONS} "
         "ORDER BY e.position"))
     assert "idx_events_corrections" in plan
     conn.close()
@@ -217,7 +217,7 @@ def test_new_event_ids_sort_in_the_order_they_were_made_within_a_millisecond_and
 
 
 def test_an_event_appended_without_an_id_gets_a_time_ordered_one(log):
-    ids = [row["event_id"] for row in store.export(log.conn)]
+    ids = [row["event_id"] for row in interchange.export(log.conn)]
     assert [uuid.UUID(i).version for i in ids] == [7, 7]
     assert ids == sorted(ids)
 
@@ -231,7 +231,7 @@ _JSON = st.recursive(
 
 @given(_JSON)
 def test_canonical_json_is_json_dumps_with_sorted_keys_and_no_spaces(value):
-    assert store.canonical(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert chain.canonical(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @given(st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=12).filter(
@@ -241,22 +241,22 @@ def test_a_link_is_the_canonical_envelope_whatever_the_clerk_types(clerk):
     row = {"position": 7, "event_id": "016f63c7-de41-75c7-94c6-3545498ce17b", "case": "(2022)浙0302行初12号",
            "version": 2, "type": "hearing_held", "schema_version": 1, "payload_sha256": "a" * 64,
            "recorded_at": "2022-03-01T08:00:00Z", "recorded_by": clerk}
-    assert store.chain_hash(row, "b" * 64) == store.sha256(store.canonical({**row, "prev_hash": "b" * 64}))
+    assert chain.chain_hash(row, "b" * 64) == chain.sha256(chain.canonical({**row, "prev_hash": "b" * 64}))
 
 
 def _journal_during_import(db: Path) -> tuple[str, str]:
     """(the journal mode the import ran in, the one it left), importing the example file."""
-    conn = store.connect(db)
+    conn = opening.open_log(db)
     seen = []
 
     def items(lines):
-        for n, item in enumerate(store.read_jsonl(lines, "x"), 1):
+        for n, item in enumerate(interchange.read_jsonl(lines, "x"), 1):
             if n == 100:
                 seen.append(conn.execute("PRAGMA journal_mode").fetchone()[0])
             yield item
 
     with open(EXAMPLE, "rb") as fh:
-        store.import_events(conn, items(fh))
+        writer.import_events(conn, items(fh))
     return seen[0], conn.execute("PRAGMA journal_mode").fetchone()[0]
 
 
@@ -264,29 +264,29 @@ def test_an_import_into_an_empty_log_writes_without_the_write_ahead_log_and_retu
     db = tmp_path / "caselog.db"
     assert _journal_during_import(db) == ("delete", "wal")
     assert not (tmp_path / "caselog.db-journal").exists()
-    assert store.verify_chain(store.connect(db)).position == 399
+    assert parallel.verify_chain(opening.open_log(db)).position == 399
 
 
 def test_a_refused_first_import_leaves_the_log_empty_and_in_wal_mode(tmp_path):
-    conn = store.connect(tmp_path / "caselog.db")
+    conn = opening.open_log(tmp_path / "caselog.db")
     lines = EXAMPLE.read_bytes().splitlines(keepends=True)
     with pytest.raises(CaselogError, match="line 300"):
-        store.import_events(conn, store.read_jsonl(lines[:299] + [b'{"type": "case_filed"}\n'], "x"))
+        writer.import_events(conn, interchange.read_jsonl(lines[:299] + [b'{"type": "case_filed"}\n'], "x"))
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.head(conn).position == 0
+    assert chain.head(conn).position == 0
 
 
 def test_an_import_into_a_log_that_holds_events_keeps_to_wal(tmp_path):
     db = tmp_path / "caselog.db"
     filing = ev.make("case_filed", {"filed_on": "2016-12-01", "court": "某某区人民法院", "agency": "市公安局",
                                     "cause": "行政处罚"})
-    store.append(store.connect(db), [store.Proposed(filing, "(2016)浙0302行初1号", "x", recorded_at="2017-01-01")])
+    writer.append(opening.open_log(db), [writer.Proposed(filing, "(2016)浙0302行初1号", "x", recorded_at="2017-01-01")])
     assert _journal_during_import(db) == ("wal", "wal")
 
 
 def test_an_import_into_an_empty_log_that_another_connection_has_open_keeps_to_wal(tmp_path):
     db = tmp_path / "caselog.db"
-    other = store.connect(db)
+    other = opening.open_log(db)
     other.execute("SELECT count(*) FROM events").fetchone()
     assert _journal_during_import(db) == ("wal", "wal")
 
@@ -294,18 +294,18 @@ def test_an_import_into_an_empty_log_that_another_connection_has_open_keeps_to_w
 def test_a_log_held_locked_past_the_busy_timeout_is_a_clear_conflict(tmp_path, monkeypatch):
     """As while a long first import writes with a rollback journal: other commands wait, then give up plainly."""
     db = tmp_path / "caselog.db"
-    store.connect(db).execute("PRAGMA journal_mode = DELETE").fetchone()
+    opening.open_log(db).execute("PRAGMA journal_mode = DELETE").fetchone()
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 100)
     with pytest.raises(ConflictError, match="locked by another command"):
-        store.connect(db)
+        opening.open_log(db)
     holder.execute("ROLLBACK")
-    assert store.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert opening.open_log(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_a_log_left_in_rollback_journal_mode_returns_to_wal_when_opened(tmp_path):
     db = tmp_path / "caselog.db"
-    store.connect(db).execute("PRAGMA journal_mode = DELETE").fetchone()
+    opening.open_log(db).execute("PRAGMA journal_mode = DELETE").fetchone()
     assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
-    assert store.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert opening.open_log(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -17,8 +17,8 @@ import uuid
 
 import pytest
 
-from caselog import cores
-from caselog.store import chain_hash, sha256
+from caselog import parallel
+from caselog.chain import chain_hash, sha256
 from integrity_support import build_example_db, copy_db, invoke
 
 COLUMNS = ("position", "event_id", "case", "version", "type", "schema_version", "payload",
@@ -29,8 +29,8 @@ COLUMNS = ("position", "event_id", "case", "version", "type", "schema_version", 
 def processes(request, monkeypatch):
     """Every kind of tampering is caught whether the chain is checked (and the projections rebuilt) whole or in two halves at once."""
     if request.param == "two processes":
-        monkeypatch.setattr(cores, "FROM_EVENTS", 2)
-        monkeypatch.setattr(cores, "usable_cpus", lambda: 2)
+        monkeypatch.setattr(parallel, "FROM_EVENTS", 2)
+        monkeypatch.setattr(parallel, "usable_cpus", lambda: 2)
     return request.param
 
 

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from caselog import figures, report, store
+from caselog import database, figures, report
 from caselog import summary as summaries
 from caselog.errors import CaselogError
 from caselog.reviewer import charts, meta, queries
@@ -49,7 +49,7 @@ def parse(args: Any) -> tuple[int | None, str, str | None]:
 
 def collect(conn: sqlite3.Connection, year: int | None, level: str, agency: str | None) -> dict:
     """Every summary the page shows, read in one transaction so the years agree with each other."""
-    with store.reading(conn):
+    with database.reading(conn):
         agencies = [row[0] for row in conn.execute("SELECT DISTINCT agency FROM cases ORDER BY agency")]
         if agency is not None and agency not in agencies:
             raise BadRequest(f"no case of agency {agency!r} in the log")
