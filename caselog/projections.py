@@ -405,9 +405,6 @@ def _write_overrides(conn: sqlite3.Connection, log: str, scope: str, params: dic
 
 # --- the yearly figures ---------------------------------------------------------------------
 
-_figure_values = operator.itemgetter(*figures.KEYS)
-
-
 def _move_yearly(conn: sqlite3.Connection, moved: figures.Tally) -> None:
     """Add ``moved`` to the stored yearly counts and derive every touched series again (rates,
     changes, streaks)."""
@@ -418,12 +415,13 @@ def _move_yearly(conn: sqlite3.Connection, moved: figures.Tally) -> None:
     conn.executemany("DELETE FROM yearly_figures WHERE year = ? AND level = ? AND agency = ?",
                      [(year, level, agency) for (level, agency) in changes for year in stored.get((level, agency), ())])
     rows = []
+    values = operator.itemgetter(*figures.KEYS)
     for (level, agency), moves in changes.items():
         series = stored.get((level, agency), {})
         for year, counts in moves.items():
             series.setdefault(year, Counter()).update(counts)
         derived = figures.derive_series(series)
-        rows.extend((year, level, agency, *_figure_values(derived[year]))
+        rows.extend((year, level, agency, *values(derived[year]))
                     for year in sorted(series) if figures.active(series[year]))
     conn.executemany(f'INSERT INTO yearly_figures VALUES ({", ".join("?" * len(TABLES["yearly_figures"]))})', rows)
 
