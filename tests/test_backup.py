@@ -7,6 +7,7 @@ events are a prefix of the source's.  A restored copy answers like the source.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from caselog import backup as backups
-from caselog import opening, writer
+from caselog import opening
 from integrity_support import build_example_db, caselog_command, copy_db, count, export, invoke, run
 
 NEW_CASE = "(2022)浙0302行初9999号"
@@ -223,3 +224,107 @@ def test_backup_of_a_missing_log_is_refused(tmp_path):
     line = one_line_error(invoke(tmp_path / "missing.db", "backup", str(tmp_path / "backup.db")))
     assert "missing.db" in line
     assert list(tmp_path.iterdir()) == []
+
+
+def _hold_the_log_open(db: Path) -> sqlite3.Connection:
+    """A reader like ``caselog serve``, so the last append stays in the log's WAL, not yet in the file."""
+    holder = sqlite3.connect(db)
+    holder.execute("SELECT count(*) FROM events").fetchone()
+    appended = invoke(db, "hearing", NEW_CASE, "--held-on", "2022-06-01", "--attendance", "staff")
+    assert appended.exit_code == 0, appended.output
+    assert Path(f"{db}-wal").stat().st_size > 0
+    return holder
+
+
+@pytest.mark.parametrize("where", [
+    "the log's WAL", "a link to the log", "a link to the log's WAL", "a hard link to the log",
+    "the log's shared memory", "the log's journal (missing)",
+])
+def test_backup_never_overwrites_the_log_or_its_files(db, tmp_path, where):
+    """Forced, onto the live log's WAL, it lost the events still in the WAL, and verify said ok."""
+    holder = _hold_the_log_open(db)
+    try:
+        before = count(db)
+        target = {
+            "the log's WAL": Path(f"{db}-wal"), "the log's shared memory": Path(f"{db}-shm"),
+            "the log's journal (missing)": Path(f"{db}-journal"),
+        }.get(where, tmp_path / "backup.db")
+        if where == "a link to the log":
+            target.symlink_to(db)
+        elif where == "a link to the log's WAL":
+            target.symlink_to(f"{db}-wal")
+        elif where == "a hard link to the log":
+            os.link(db, target)
+        line = one_line_error(invoke(db, "backup", str(target), "--force"))
+        assert "the log or one of its files" in line
+    finally:
+        holder.close()
+    assert count(db) == before
+    assert invoke(db, "verify").exit_code == 0
+    assert not Path(f"{db}-journal").exists()
+
+
+@pytest.mark.parametrize("where", ["a FIFO", "a link to a FIFO", "a link to a directory"])
+def test_backup_refuses_what_is_not_a_regular_file(db, tmp_path, where):
+    """Run as root, a forced backup replaced /dev/null with a regular file (a FIFO stands in for it here)."""
+    target = tmp_path / "target"
+    if where == "a FIFO":
+        os.mkfifo(target)
+    elif where == "a link to a FIFO":
+        os.mkfifo(tmp_path / "fifo")
+        target.symlink_to(tmp_path / "fifo")
+    elif where == "a link to a directory":
+        (tmp_path / "folder").mkdir()
+        target.symlink_to(tmp_path / "folder")
+    mode = target.stat().st_mode
+    one_line_error(invoke(db, "backup", str(target), "--force"))
+    assert target.stat().st_mode == mode
+    assert not any("partial" in p.name for p in tmp_path.iterdir())
+
+
+def test_a_killed_backups_partial_file_is_gone_after_the_next_backup(db, tmp_path):
+    """A backup killed mid-copy leaves its hidden partial file; the next backup to that target removes it."""
+    target = tmp_path / "out" / "backup.db"
+    target.parent.mkdir()
+    killed = textwrap.dedent(f"""
+        import os, signal
+        from caselog import backup, opening
+        conn = opening.open_log({str(db)!r}, create=False)
+        backup.backup(conn, {str(target)!r}, pages=4, progress=lambda remaining, total: os.kill(os.getpid(), signal.SIGKILL))
+    """)
+    assert subprocess.run([sys.executable, "-c", killed]).returncode == -signal.SIGKILL
+    left = list(target.parent.iterdir())
+    assert left and all("partial" in p.name for p in left), left
+    backed = invoke(db, "backup", str(target))
+    assert backed.exit_code == 0, backed.output
+    assert list(target.parent.iterdir()) == [target]
+    assert export(target) == export(db)
+
+
+def test_a_backup_running_to_the_same_target_is_left_alone(db, tmp_path):
+    """A second backup to the same target neither writes into nor removes the first one's partial file."""
+    target = tmp_path / "backup.db"
+    partial = tmp_path / ".backup.db.partial"
+    partial.write_bytes(b"the first backup's pages")
+    with open(partial, "rb") as running:
+        fcntl.flock(running, fcntl.LOCK_EX)
+        line = one_line_error(invoke(db, "backup", str(target)))
+    assert "another backup" in line
+    assert partial.read_bytes() == b"the first backup's pages"
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("link", ["symbolic", "hard"])
+def test_a_partial_file_linked_to_another_file_is_not_written_through(db, tmp_path, link):
+    """The predictable partial name must not let a planted link truncate someone else's file."""
+    victim = tmp_path / "precious.txt"
+    victim.write_bytes(b"not a backup")
+    partial = tmp_path / ".backup.db.partial"
+    if link == "symbolic":
+        partial.symlink_to(victim)
+    else:
+        os.link(victim, partial)
+    line = one_line_error(invoke(db, "backup", str(tmp_path / "backup.db")))
+    assert "partial" in line
+    assert victim.read_bytes() == b"not a backup"
+    assert not (tmp_path / "backup.db").exists()

@@ -13,7 +13,9 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
@@ -21,7 +23,7 @@ from datasette.app import Datasette
 
 from caselog import audit, chain, database, demo, figures, interchange, opening, projections, report, writer
 from caselog import summary as summaries
-from caselog.reviewer import charts, dashboard, guard, meta, queries, serve
+from caselog.reviewer import charts, dashboard, guard, limits, meta, queries, serve
 from integrity_support import rows_of_projections
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -328,6 +330,7 @@ def test_dashboard_loads_nothing_from_the_internet(example_db):
 
 
 @pytest.mark.parametrize("args, status", [("?year=twenty", 400), ("?level=second", 400), ("?agency=无此单位", 400),
+                                          ("?year=0001", 400), ("?year=1989", 400), ("?year=9999", 400),
                                           ("?database=nope", 404)])
 def test_dashboard_refuses_bad_parameters(example_db, args, status):
     response = get(Datasette([str(example_db)]), "/-/caselog/dashboard" + args)
@@ -462,6 +465,7 @@ def test_the_authorizer_lets_reads_through_and_stops_attach():
 def test_serve_settings_keep_the_file_live_and_closed_to_download(example_db):
     ds = serve.app(example_db)
     assert ds.setting("sql_time_limit_ms") == 3000 and ds.setting("allow_download") is False
+    assert limits.sql_at_once(ds) == ds.setting("num_sql_threads") - 1, "one thread is always left for pages"
     assert ds.get_database(ds_name(ds)).is_mutable
     assert get(ds, f"/{ds_name(ds)}.db").status_code in (403, 404)
 
@@ -508,3 +512,113 @@ def test_demo_never_replaces_a_log_it_did_not_build(example_db, tmp_path):
     result = CliRunner().invoke(cli, ["demo", "--db", str(path)])
     assert result.exit_code == 1 and "not built by `caselog demo`" in result.stderr
     assert path.read_bytes() == before
+
+
+# --- the server stays up, and answers plainly ------------------------------------------------------
+
+HEAVY = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n"
+
+
+@pytest.mark.parametrize("sql", [
+    "select length(randomblob(1000000000))",
+    "select length(replace(hex(zeroblob(1000000)), '00', 'xxxxxxxxxx'))",
+])
+def test_no_query_can_make_a_huge_value(example_db, sql):
+    """One randomblob(1000000000) ran past the time limit; four took the server to 3.3 GB."""
+    ds = serve.app(example_db)
+    started = time.monotonic()
+    response = get(ds, "/reviews.json?" + urlencode({"sql": sql}))
+    assert time.monotonic() - started < 1
+    assert response.status_code == 400 and "too big" in response.json()["error"]
+
+
+def test_pages_stay_fast_while_reviewers_run_heavy_queries(example_db):
+    """Twelve slow queries queued every page for 12 s: past two at once, reviewers' SQL is turned away."""
+    ds = serve.app(example_db)
+    pages = ("/", "/reviews/cases", "/-/caselog/dashboard", "/reviews")
+
+    async def timed(path: str):
+        started = time.monotonic()
+        response = await ds.client.get(path)
+        return response, time.monotonic() - started
+
+    async def run():
+        heavy = [asyncio.create_task(timed("/reviews.json?" + urlencode({"sql": HEAVY}))) for _ in range(6)]
+        await asyncio.sleep(0.3)  # the heavy queries are running, or waiting for a thread
+        meanwhile = [await timed(path) for path in pages]
+        return meanwhile, await asyncio.gather(*heavy)
+
+    meanwhile, heavy = asyncio.run(run())
+    for path, (response, seconds) in zip(pages, meanwhile):
+        assert response.status_code == 200 and seconds < 2, (path, response.status_code, seconds)
+    statuses = sorted(response.status_code for response, _ in heavy)
+    assert statuses == [400] * 2 + [503] * 4  # two ran into the time limit, four were told to come back
+    for response, seconds in heavy:
+        if response.status_code == 503:
+            assert seconds < 1 and response.headers["retry-after"] and "try again" in response.text
+        else:
+            assert "took too long" in response.json()["error"]
+
+
+@pytest.mark.parametrize("path, runs_sql", [
+    ("/reviews?sql=select+1", True), ("/reviews.json?sql=select+1", True), ("/reviews.csv?sql=select+1", True),
+    ("/reviews/rates_by_agency", True), ("/reviews/case_trail.json?case=x", True),
+    ("/reviews/events?_where=1", True),
+    ("/reviews/events", False), ("/reviews/events.json?type=case_filed", False), ("/reviews/events/1", False),
+    ("/reviews", False), ("/", False), ("/-/caselog/dashboard", False), ("/-/metadata.json", False),
+])
+def test_what_counts_as_a_reviewers_own_sql(example_db, path, runs_sql):
+    ds = Datasette([str(example_db)])
+    route, _, query_string = path.partition("?")
+    scope = {"type": "http", "path": route, "query_string": query_string.encode()}
+    assert limits.runs_reviewers_sql(ds, "reviews", scope) is runs_sql
+
+
+def test_a_log_filed_in_year_one_does_not_make_the_dashboard_summarise_two_thousand_years(tmp_path, monkeypatch):
+    """One case filed on 0001-01-01 made the dashboard list 2,027 years and take 1.4 s a request."""
+    path = tmp_path / "caselog.db"
+    conn = opening.open_log(path)
+    with open(_example_path(), "rb") as lines:
+        writer.append(conn, interchange.read_jsonl(lines, "test"))
+    writer.append(conn, [interchange.proposed_from_json(
+        {"type": "case_filed", "case": "(2022)浙0302行初9999号", "filed_on": "0001-01-01", "court": "某法院",
+         "agency": "某局", "cause": "行政处罚"}, "test")])
+    conn.close()
+    assert years_of(path)[0] == 1
+    summarised = []
+    summary = summaries.summary
+
+    def counted(conn, **kwargs):
+        summarised.append(kwargs["year"])
+        return summary(conn, **kwargs)
+
+    monkeypatch.setattr(dashboard.summaries, "summary", counted)
+    response = get(Datasette([str(path)]), "/-/caselog/dashboard")
+    assert response.status_code == 200
+    shown = sorted(int(y) for y in re.findall(r'<option value="(\d{4})"', response.text))
+    real = [y for y in years_of(path) if y >= dashboard.FIRST_YEAR]
+    assert shown == list(range(real[0], real[-1] + 1))
+    assert sorted(set(summarised)) == shown and len(summarised) == len(shown) + 1  # and the year before the latest
+
+
+@pytest.mark.parametrize("form", [
+    {"data": {"message": "hi", "message_type": "bogus"}},
+    {"content": b"message=\xff\xfe", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+    {"data": {"message": "hi", "csrftoken": "garbage"}},
+])
+def test_posting_a_message_is_refused_plainly(example_db, form):
+    """A bad message type or a body that is not UTF-8 made Datasette's /-/messages answer 500 with a traceback."""
+    for ds in (serve.app(example_db), Datasette([str(example_db)])):
+        [response] = fetch(ds, "/-/messages", method="POST", **form)
+        assert response.status_code == 405 and "Traceback" not in response.text
+    assert get(ds, "/-/messages").status_code == 200
+
+
+def test_every_response_forbids_sniffing_its_type(example_db):
+    ds = serve.app(example_db)
+    responses = fetch(ds, "/", "/reviews/events", "/-/caselog/dashboard", "/-/caselog/dashboard?year=twenty",
+                      "/nope", "/reviews.json?sql=select+nonsense", "/reviews?sql=select+nonsense")
+    responses += fetch(ds, "/reviews/events", "/-/messages", method="POST")
+    assert sorted({r.status_code for r in responses}) == [200, 400, 404, 405]
+    for response in responses:
+        assert response.headers.get_list("x-content-type-options") == ["nosniff"], response.request.url

@@ -14,7 +14,7 @@ from datasette import hookimpl
 from markupsafe import Markup, escape
 
 from caselog.events import LABELS_ZH
-from caselog.reviewer import dashboard, guard, meta
+from caselog.reviewer import dashboard, guard, limits, meta
 
 CSS = "caselog.css"
 # Columns whose stored English values get their Chinese label beside them in HTML tables.
@@ -36,11 +36,12 @@ def get_metadata(datasette: Any, key: str, database: str | None, table: str | No
 def prepare_connection(conn: Any, database: str, datasette: Any) -> None:
     if meta.is_caselog(datasette, database):
         guard.protect(conn)
+        limits.cap(conn)
 
 
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Any:
-    return lambda app: guard.read_only(datasette, app)
+    return lambda app: guard.read_only(datasette, limits.throttled(datasette, app))
 
 
 @hookimpl

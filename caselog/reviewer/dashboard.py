@@ -7,6 +7,7 @@ and words the results.
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from typing import Any
 from urllib.parse import urlencode
@@ -30,6 +31,9 @@ FIGURE_ROWS = (
 )
 SPLIT = ("principal", "deputy", "other_head", "staff", "lawyer_only", "none")
 QUERY_LINKS = ("rates_by_agency", "silent_heads", "recommendations_expected", "losses_and_reversals")
+# The Administrative Litigation Law took effect in 1990.  The page summarises every year from the
+# log's first to its last, so a case filed on 0001-01-01 had it summarise 2,027 years a request.
+FIRST_YEAR = 1990
 
 
 class BadRequest(ValueError):
@@ -41,6 +45,8 @@ def parse(args: Any) -> tuple[int | None, str, str | None]:
     year = (args.get("year") or "").strip()
     if year and not (year.isdigit() and len(year) == 4):
         raise BadRequest(f"year must be a year such as 2022, not {year!r}")
+    if year and not FIRST_YEAR <= int(year) <= dt.date.today().year:
+        raise BadRequest(f"year must be from {FIRST_YEAR} to {dt.date.today().year}, not {year}")
     level = args.get("level") or "all"
     if level not in figures.LEVEL_SCOPES:
         raise BadRequest(f"level must be all or first, not {level!r}")
@@ -54,8 +60,8 @@ def collect(conn: sqlite3.Connection, year: int | None, level: str, agency: str 
         if agency is not None and agency not in agencies:
             raise BadRequest(f"no case of agency {agency!r} in the log")
         years = [row[0] for row in conn.execute(
-            "SELECT year FROM yearly_figures WHERE level = ? AND agency = ? ORDER BY year",
-            (level, agency or figures.CITY),
+            "SELECT year FROM yearly_figures WHERE level = ? AND agency = ? AND year BETWEEN ? AND ? ORDER BY year",
+            (level, agency or figures.CITY, FIRST_YEAR, dt.date.today().year),
         )]
         if not years:
             return {"agencies": agencies, "years": [], "year": year, "summaries": {}}

@@ -96,3 +96,13 @@ def is_caselog(datasette: Any, name: str) -> bool:
 
 def caselog_databases(datasette: Any) -> list[str]:
     return [name for name in datasette.databases if is_caselog(datasette, name)]
+
+
+def databases_under(datasette: Any, path: str) -> list[str]:
+    """The caselog databases whose pages ``path`` is one of: the database page, its tables, rows and queries."""
+    found = []
+    for name in caselog_databases(datasette):
+        route = datasette.urls.database(name)
+        if path == route or path.startswith((route + "/", route + ".")):
+            found.append(name)
+    return found

@@ -11,6 +11,8 @@ from typing import Any
 
 SETTINGS = {
     "sql_time_limit_ms": 3000,  # one reviewer's query cannot hold the server for long
+    # Reviewers' own SQL may hold two of these threads (limits.SQL_AT_ONCE); pages always get the third.
+    "num_sql_threads": 3,
     "allow_download": False,  # the log leaves through `caselog export`, not a browser
 }
 
