@@ -330,7 +330,7 @@ class _Messages:
 
 
 def _received(messages: _Messages, progress: Callable[[int], None] | None) -> Iterator[writer.Proposed]:
-    proposed, event = writer.Proposed, ev.from_values
+    proposed, event = writer.Proposed, ev.unchecked
     while True:
         message = messages.next()
         if message is None:

@@ -250,7 +250,7 @@ def test_the_helper_sends_every_type_of_event_as_values_that_make_it_again():
     for event in made:
         values = ev.field_values(event)
         assert isinstance(values, tuple) and len(values) == len(ev.FIELDS[event.TYPE])
-        assert ev.from_values(event.TYPE, values) == event
+        assert ev.unchecked(event.TYPE, values) == event
 
 
 def test_on_one_core_a_big_file_is_read_in_process(base, source, tmp_path, monkeypatch):
