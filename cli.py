@@ -8,8 +8,10 @@ import getpass
 import io
 import json
 import os
+import signal
 import sqlite3
 import sys
+import threading
 from typing import Any, Callable, Iterable
 
 import click
@@ -83,6 +85,13 @@ def cli(ctx: click.Context, db: str, clerk: str) -> None:
             --court 某某区人民法院 --agency 市公安局 --cause 行政处罚
     """
     ctx.obj = Env(db, clerk)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM unwinds like Ctrl-C: the transaction rolls back, helpers end, scratch files go.
+        signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 pass_env = click.make_pass_decorator(Env)

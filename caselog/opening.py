@@ -16,6 +16,7 @@ from caselog import chain, database, parallel, projections
 
 def open_log(path: str | Path, create: bool = True, notice: Callable[[str], None] | None = None) -> sqlite3.Connection:
     """A connection to the log at ``path`` whose projections are current; ``notice`` is told of a rebuild."""
+    parallel.sweep()  # what a killed caselog left in the temporary folder goes at the next start
     conn = database.connect(path, create=create)
     try:
         if projections.stored_fingerprint(conn) != projections.fingerprint():

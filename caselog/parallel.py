@@ -12,13 +12,13 @@ work, and merge the results:
   a copy of the events (this transaction's rows are invisible to any other
   connection) and refreshes the upper range of cases from it.
 
-A helper dies with this process (it watches for its parent), and scratch
+A helper dies with this process: it is ended when the job stops, however it
+stops, and it watches for its parent in case that is killed outright.  Scratch
 folders left by a killed process are removed when the next job starts.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import multiprocessing
 import os
@@ -69,7 +69,7 @@ _PREFIX = "caselog-"
 def scratch_folder() -> Iterator[Path]:
     """A new folder for scratch files, named after this process; those of dead processes go first."""
     root = Path(tempfile.gettempdir())
-    _sweep(root)
+    sweep()
     try:
         folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=root))
     except OSError as error:
@@ -80,10 +80,10 @@ def scratch_folder() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _sweep(root: Path) -> None:
+def sweep() -> None:
     """Remove the scratch folders of caselog processes that are gone (killed before they could)."""
     with contextlib.suppress(OSError):
-        for folder in root.glob(f"{_PREFIX}*-*"):
+        for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
             pid = folder.name[len(_PREFIX):].partition("-")[0]
             if pid.isdigit() and not _alive(int(pid)):
                 shutil.rmtree(folder, ignore_errors=True)
@@ -120,17 +120,56 @@ def _die_with(parent: int) -> None:
 _SPAWN = multiprocessing.get_context("spawn")
 
 
+@attrs.frozen
+class Done:
+    """What a function run apart returned."""
+
+    value: object
+
+
+@attrs.frozen
+class Failed:
+    """The exception a function run apart raised."""
+
+    error: BaseException
+
+
 @contextlib.contextmanager
-def _second_process() -> Iterator[concurrent.futures.Executor]:
-    """A pool of one worker; if it dies (killed, out of memory) the job fails with a one-line error."""
-    import concurrent.futures.process  # only a long job pays for this import
+def _apart(function: Callable[..., object], *args: object) -> Iterator[Callable[[], object]]:
+    """``function(*args)`` in a second process; yields a call that waits for its result (or raises its
+    error).  The process is ended when the block is left, whether its result was wanted or not."""
+    receiving, sending = _SPAWN.Pipe(duplex=False)
+    process = _SPAWN.Process(target=_run_apart, args=(os.getpid(), sending, function, args), daemon=True)
+    process.start()
+    sending.close()
+
+    def result() -> object:
+        try:
+            message = receiving.recv()
+        except (EOFError, OSError):
+            raise errors.CaselogError("the second process working on the log stopped unexpectedly; "
+                                      "nothing was changed") from None
+        if isinstance(message, Failed):
+            raise message.error
+        return message.value
 
     try:
-        with concurrent.futures.ProcessPoolExecutor(1, mp_context=_SPAWN, initializer=_die_with,
-                                                    initargs=(os.getpid(),)) as pool:
-            yield pool
-    except concurrent.futures.process.BrokenProcessPool:
-        raise errors.CaselogError("the second process working on the log stopped unexpectedly; nothing was changed") from None
+        yield result
+    finally:
+        receiving.close()
+        if process.is_alive():  # interrupted, or failed here: nothing it still computes is of use
+            process.terminate()
+        process.join()
+
+
+def _run_apart(parent: int, sending: Connection, function: Callable[..., object], args: tuple) -> None:
+    _die_with(parent)
+    try:
+        message: Done | Failed = Done(function(*args))
+    except Exception as error:  # sent to the parent, which raises it
+        message = Failed(error)
+    with contextlib.suppress(BrokenPipeError):
+        sending.send(message)
 
 
 # --- a chain check in two stretches ------------------------------------------------------------
@@ -149,10 +188,9 @@ def verify_chain(conn: sqlite3.Connection, anchor: tuple[int, str] | None = None
         return chain.verdict([chain.check(conn, chain.Stretch(1, end, chain.GENESIS, anchor))], last, anchor)
     split = end // 2
     (prev,) = conn.execute("SELECT hash FROM events WHERE position = ?", (split,)).fetchone() or (chain.GENESIS,)
-    with _second_process() as pool:
-        second = pool.submit(_check_apart, database.file_of(conn), chain.Stretch(split + 1, end, prev, anchor))
+    with _apart(_check_apart, database.file_of(conn), chain.Stretch(split + 1, end, prev, anchor)) as second:
         first = chain.check(conn, chain.Stretch(1, split, chain.GENESIS, anchor))
-        return chain.verdict([first, second.result()], last, anchor)
+        return chain.verdict([first, second()], last, anchor)
 
 
 def _check_apart(path: str, stretch: chain.Stretch) -> chain.Break | None:
@@ -171,14 +209,14 @@ def refresh_all(conn: sqlite3.Connection, head: chain.Head, log: str = "main", u
         return
     path = next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == log)
     split = _split(conn, log, head.position, _MINE if log == "main" else _MINE_IN_SCRATCH)
-    with scratch_folder() as folder, _second_process() as pool:
+    with scratch_folder() as folder:
         rows = str(folder / "upper.db")
-        theirs = pool.submit(_refresh_apart, path, rows, split, head)
-        projections.refresh(conn, head, projections.CaseRange(None, split), log, upto)
-        try:
-            theirs.result()
-        except sqlite3.Error as error:
-            raise full_scratch(error) or errors.CaselogError(f"the second process could not refresh its cases: {error}") from None
+        with _apart(_refresh_apart, path, rows, split, head) as theirs:
+            projections.refresh(conn, head, projections.CaseRange(None, split), log, upto)
+            try:
+                theirs()
+            except sqlite3.Error as error:
+                raise full_scratch(error) or errors.CaselogError(f"the second process could not refresh its cases: {error}") from None
         projections.absorb(conn, rows)
 
 

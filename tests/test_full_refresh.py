@@ -137,8 +137,8 @@ def test_an_as_of_summary_on_two_cores_equals_one_on_one(db, monkeypatch):
 
 def test_a_second_process_that_dies_is_a_one_line_error():
     with pytest.raises(CaselogError, match="stopped unexpectedly"):
-        with parallel._second_process() as pool:
-            pool.submit(os._exit, 1).result()
+        with parallel._apart(os._exit, 1) as result:
+            result()
 
 
 @pytest.mark.parametrize("affinity, cpus, second", [({0}, 8, False), ({0, 3}, 8, True), (None, 1, False), (None, 2, True)])
