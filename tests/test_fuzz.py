@@ -56,8 +56,12 @@ _FIRST_INSTANCE = re.compile(r"\(([0-9]{4})\)(?:[\u4e00-\u9fff][0-9]+(?:行赔�
 # --- what is valid (DOMAIN.md), so that generated values are surely not --------------
 
 
+# Full-width digits and parentheses, and the brackets case numbers are printed with, read as ASCII.
+HALF_WIDTH = str.maketrans("０１２３４５６７８９（）〔〕【】", "0123456789()()()")
+
+
 def half_width(text: str) -> str:
-    return text.strip().replace("（", "(").replace("）", ")")
+    return "".join(text.translate(HALF_WIDTH).split())
 
 
 def valid_date(text: str, earliest: str = "0001-01-01") -> bool:
@@ -71,7 +75,8 @@ def valid_date(text: str, earliest: str = "0001-01-01") -> bool:
 
 def valid_text(text: str) -> bool:
     text = text.strip()
-    return 0 < len(text) <= 200 and not re.search(r"[\x00-\x1f\x7f\ud800-\udfff]", text)
+    return 0 < len(text) <= 200 and not re.search(
+        r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff\ud800-\udfff]", text)
 
 
 def parses_as(text: str, number: int) -> bool:

@@ -175,7 +175,6 @@ REFUSALS = [
         for bad, why in (
             ("2022浙0302行初123号", "no parentheses"),
             ("[2022]浙0302行初123号", "square brackets"),
-            ("〔2022〕浙0302行初123号", "hexagonal brackets"),
             ("(22)浙0302行初123号", "two-digit year"),
             ("(2022)浙0302行初123", "no final hao"),
             ("(2022)浙0302行初号", "no serial"),
