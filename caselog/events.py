@@ -21,6 +21,9 @@ from typing import Any, Callable, ClassVar
 
 import attrs
 
+#: The fields that date an event in the world; no event type has more than one.
+DATE_FIELDS = ("filed_on", "held_on", "decided_on")
+
 #: Bumped when a payload's shape changes; old rows are upcast on read.
 SCHEMA_VERSION = 1
 
@@ -92,14 +95,17 @@ _APPEAL_TYPES = ("行终", "行赔终")
 _NEW_FORM = re.compile(r"\(([0-9]{4})\)([\u4e00-\u9fff][0-9]+)(行赔初|行初|行赔终|行终)([1-9][0-9]*)号")
 _OLD_FORM = re.compile(r"\(([0-9]{4})\)([\u4e00-\u9fff]{1,8}[0-9]*)(行赔初|行初|行赔终|行终)字第([1-9][0-9]*)号")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# How clerks write dates besides ISO: 2022/5/10, 2022.5.10, 2022-5-10 (one separator throughout), 2022年5月10日.
+_WRITTEN_DATE = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})|([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Control characters (C0, C1), and the invisible ones that reorder or hide text on screen: bidirectional
 # controls (U+202E shows "abc" as "cba") and zero-width characters make two names that look alike differ.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # what bytes that are not UTF-8 decode to
-# What an input method in full-width mode types for digits and parentheses; 〔〕 and 【】 are how case
-# numbers are printed in documents.  Other scripts' digits are left as they are, to be refused.
-_HALF_WIDTH = str.maketrans("０１２３４５６７８９（）〔〕【】", "0123456789()()()")
+# What an input method in full-width mode types for digits and the punctuation of case numbers and dates;
+# 〔〕 and 【】 are how case numbers are printed in documents.  Other scripts' digits are left as they are,
+# to be refused.
+_HALF_WIDTH = str.maketrans("０１２３４５６７８９（）〔〕【】－／．", "0123456789()()()-/.")
 MAX_TEXT = 200
 
 
@@ -132,16 +138,31 @@ def case_year(number: str) -> int:
 
 
 def iso_date(value: Any) -> str:
-    """A business date as ``YYYY-MM-DD``, checked to exist on the calendar."""
+    """A business date as ``YYYY-MM-DD``, checked to exist on the calendar.
+
+    Also read as clerks write them: ``2022/5/10``, ``2022.5.10``, ``2022-5-10``, ``2022年5月10日``
+    (full-width digits too); each is stored in the ISO form.
+    """
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.isoformat()
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
-        raise ValueError(f"malformed date {shown(value)}: expected YYYY-MM-DD")
+    if not isinstance(value, str):
+        raise ValueError(f"malformed date {shown(value)}: expected YYYY-MM-DD, e.g. 2022-05-10")
+    if _DATE.fullmatch(value):
+        iso = value
+    else:
+        written = _WRITTEN_DATE.fullmatch("".join(value.translate(_HALF_WIDTH).split()))
+        if written is None:
+            raise ValueError(f"malformed date {shown(value)}: expected YYYY-MM-DD, e.g. 2022-05-10 "
+                             "(2022/5/10, 2022.5.10 and 2022年5月10日 are read too)")
+        year, _, month, day, *chinese = written.groups()
+        if year is None:
+            year, month, day = chinese
+        iso = f"{year}-{int(month):02d}-{int(day):02d}"
     try:
-        dt.date.fromisoformat(value)
+        dt.date.fromisoformat(iso)
     except ValueError:
         raise ValueError(f"impossible date {shown(value)}") from None
-    return sys.intern(value)
+    return sys.intern(iso)
 
 
 def event_id(value: Any) -> str:
@@ -348,7 +369,9 @@ class RetrialDecided:
 def _changes(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or not value:
         raise ValueError("changes must be a non-empty object of field: new value")
-    return dict(value)
+    # A new date is stored in the ISO form, as the event's own would be.  (Only dates: stored
+    # corrections already hold them in that form, so an export still imports to the same hashes.)
+    return {k: iso_date(v) if k in DATE_FIELDS and isinstance(v, str) else v for k, v in value.items()}
 
 
 @attrs.frozen(field_transformer=_name_errors)
@@ -452,8 +475,6 @@ def payload(event: Event) -> dict:
     return {k: v for k in FIELDS[event.TYPE] if (v := getattr(event, k)) is not None}
 
 
-#: The fields that date an event in the world; no event type has more than one.
-DATE_FIELDS = ("filed_on", "held_on", "decided_on")
 _DATE_FIELD = {kind: next((f for f in fields if f in DATE_FIELDS), None) for kind, fields in FIELDS.items()}
 
 

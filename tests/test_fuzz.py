@@ -56,8 +56,8 @@ _FIRST_INSTANCE = re.compile(r"\(([0-9]{4})\)(?:[\u4e00-\u9fff][0-9]+(?:行赔�
 # --- what is valid (DOMAIN.md), so that generated values are surely not --------------
 
 
-# Full-width digits and parentheses, and the brackets case numbers are printed with, read as ASCII.
-HALF_WIDTH = str.maketrans("０１２３４５６７８９（）〔〕【】", "0123456789()()()")
+# Full-width digits and punctuation, and the brackets case numbers are printed with, read as ASCII.
+HALF_WIDTH = str.maketrans("０１２３４５６７８９（）〔〕【】－／．", "0123456789()()()-/.")
 
 
 def half_width(text: str) -> str:
@@ -65,10 +65,13 @@ def half_width(text: str) -> str:
 
 
 def valid_date(text: str, earliest: str = "0001-01-01") -> bool:
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+    """Whether ``text`` may be a date the log accepts (ISO, or 2022/5/10, 2022.5.10, 2022年5月10日...)."""
+    written = re.fullmatch(r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?", half_width(text))
+    if written is None:
         return False
+    iso = f"{written[1]}-{int(written[2]):02d}-{int(written[3]):02d}"
     try:
-        return earliest <= text and dt.date.fromisoformat(text) <= TODAY
+        return earliest <= iso and dt.date.fromisoformat(iso) <= TODAY
     except ValueError:
         return False
 

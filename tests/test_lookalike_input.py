@@ -2,7 +2,8 @@
 
 Case numbers typed with full-width digits, full-width parentheses, 〔〕, 【】 or
 stray spaces are the stored ``(2022)浙0302行初123号``; other scripts' digits are
-refused.  Free text holding a bidirectional or zero-width character is
+refused.  Dates written 2022/5/10, 2022.5.10, 2022-5-10 or 2022年5月10日 are
+stored ISO.  Free text holding a bidirectional or zero-width character is
 refused, and so is an import line giving a key twice.
 Refusals follow the contract of ``conftest.check_refusal``.
 """
@@ -133,6 +134,57 @@ def test_a_huge_refused_value_is_cut_in_the_message(log):
     assert len(message) < 400 and "100,006 characters" in message
 
 
+# --- dates ------------------------------------------------------------------------------------
+
+WRITTEN_DATES = [
+    ("2022/5/10", "2022-05-10"),
+    ("2022.5.10", "2022-05-10"),
+    ("2022-5-10", "2022-05-10"),
+    ("2022年5月10日", "2022-05-10"),
+    ("2022/05/01", "2022-05-01"),
+    ("2022年12月1日", "2022-12-01"),
+    ("２０２２年５月１０日", "2022-05-10"),
+    ("２０２２－０５－１０", "2022-05-10"),
+    (" 2022 年 5 月 10 日 ", "2022-05-10"),
+]
+
+
+@pytest.mark.parametrize("written, iso", WRITTEN_DATES)
+def test_dates_as_clerks_write_them_are_stored_iso(log, written, iso):
+    file_case(log, filed_on="2022/3/1")
+    ok(log.invoke("hearing", CASE, "--held-on", written, "--attendance", "staff"))
+    assert [e.get("filed_on") or e.get("held_on") for e in log.events()] == ["2022-03-01", iso]
+    assert f"held_on={iso}" in ok(log.invoke("show", CASE))
+
+
+@pytest.mark.parametrize("written, iso", WRITTEN_DATES[:4])
+def test_import_lines_and_corrections_store_dates_iso(log, written, iso):
+    filed = {"type": "case_filed", "case": CASE, "filed_on": "2022年3月1日", "court": "某法院", "agency": "某局",
+             "cause": "行政处罚"}
+    ok(log.invoke("import", lines_file(log, filed, {"type": "hearing_held", "case": CASE, "held_on": written,
+                                                    "attendance": "staff"})))
+    events = log.events()
+    assert (events[0]["filed_on"], events[1]["held_on"]) == ("2022-03-01", iso)
+    later, later_iso = written.replace("10", "11"), iso.replace("10", "11")
+    ok(log.invoke("correct", events[1]["event_id"], "--set", f"held_on={later}", "--reason", "录入有误"))
+    assert log.events()[-1]["changes"] == {"held_on": later_iso}
+    assert f"held_on={later_iso}" in ok(log.invoke("show", CASE))
+
+
+@pytest.mark.parametrize("bad", ["2022/5-10", "2022年5月10", "10/5/2022", "20220510", "2022/5/10/", "٢٠٢٢-٠٥-١٠",
+                                 "2022-05", "2022//5/10"])
+def test_other_date_forms_are_refused_showing_the_expected_form(log, bad):
+    file_case(log)
+    message = refuses(log, ["hearing", CASE, "--held-on", bad, "--attendance", "staff"], "malformed date")
+    assert "yyyy-mm-dd" in message and "2022-05-10" in message
+
+
+@pytest.mark.parametrize("bad", ["2022/2/30", "2022年13月1日", "2021.2.29"])
+def test_impossible_written_dates_are_refused(log, bad):
+    file_case(log)
+    refuses(log, ["hearing", CASE, "--held-on", bad, "--attendance", "staff"], "impossible date")
+
+
 # --- free text --------------------------------------------------------------------------------
 
 INVISIBLE = ["\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c", "\u200b", "\u200c", "\u200d",
@@ -199,7 +251,7 @@ def test_an_anchor_with_other_digits_is_refused(log, position):
 
 def test_an_import_line_stores_the_ascii_case_key(log):
     """The events table, which every figure groups by, holds the one key."""
-    line = {"type": "case_filed", "case": "〔２０２２〕浙0302行初 9号", "filed_on": "2022-03-01", "court": "法院",
+    line = {"type": "case_filed", "case": "〔２０２２〕浙0302行初 9号", "filed_on": "2022年3月1日", "court": "法院",
             "agency": "局", "cause": "行政处罚"}
     ok(log.invoke("import", lines_file(log, line)))
     with sqlite3.connect(log.path) as conn:
