@@ -23,6 +23,10 @@ import attrs
 
 #: The fields that date an event in the world; no event type has more than one.
 DATE_FIELDS = ("filed_on", "held_on", "decided_on")
+#: No new event may be dated earlier: such a date is a slip (0001-01-01), and each year it
+#: reaches back adds a year to every listing by year.  Events logged before this was refused
+#: still count (``rules.decide`` checks only what is entered).
+EARLIEST_DATE = "1990-01-01"
 
 #: Bumped when a payload's shape changes; old rows are upcast on read.
 SCHEMA_VERSION = 1

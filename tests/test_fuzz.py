@@ -64,7 +64,7 @@ def half_width(text: str) -> str:
     return "".join(text.translate(HALF_WIDTH).split())
 
 
-def valid_date(text: str, earliest: str = "0001-01-01") -> bool:
+def valid_date(text: str, earliest: str = "1990-01-01") -> bool:
     """Whether ``text`` may be a date the log accepts (ISO, or 2022/5/10, 2022.5.10, 2022年5月10日...)."""
     written = re.fullmatch(r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?", half_width(text))
     if written is None:
@@ -116,7 +116,7 @@ def bad(kind: str) -> st.SearchStrategy[str]:
     if kind == "text":
         return bad_text.filter(lambda s: not valid_text(s))
     if kind in ("date", "date_any"):
-        earliest = FILED_ON if kind == "date" else "0001-01-01"
+        earliest = FILED_ON if kind == "date" else "1990-01-01"
         dates = st.one_of(anything, future, impossible, *([before_filing] if kind == "date" else []))
         return dates.filter(lambda s: not valid_date(s, earliest))
     if kind in ENUMS:

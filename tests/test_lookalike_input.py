@@ -4,7 +4,8 @@ Case numbers typed with full-width digits, full-width parentheses, 〔〕, 【�
 stray spaces are the stored ``(2022)浙0302行初123号``; other scripts' digits are
 refused.  Dates written 2022/5/10, 2022.5.10, 2022-5-10 or 2022年5月10日 are
 stored ISO.  Free text holding a bidirectional or zero-width character is
-refused, and so is an import line giving a key twice.
+refused, and so is an import line giving a key twice.  A new business date
+before 1990 is refused, while a log already holding one keeps working.
 Refusals follow the contract of ``conftest.check_refusal``.
 """
 
@@ -15,6 +16,7 @@ import sqlite3
 
 import pytest
 
+from caselog import events as ev
 from caselog import store
 from conftest import CLERK, CaseLog, check_line_number, check_refusal
 
@@ -183,6 +185,59 @@ def test_other_date_forms_are_refused_showing_the_expected_form(log, bad):
 def test_impossible_written_dates_are_refused(log, bad):
     file_case(log)
     refuses(log, ["hearing", CASE, "--held-on", bad, "--attendance", "staff"], "impossible date")
+
+
+# --- years outside the plausible range --------------------------------------------------------
+
+
+def test_dates_before_1990_are_refused_at_entry(log):
+    refuses(log, ["file", CASE, "--filed-on", "1989-12-31", *FILE], "before 1990-01-01")
+    refuses(log, ["file", CASE, "--filed-on", "0001-01-01", *FILE], "before 1990-01-01")
+    refuses_import(log, 1, {"type": "case_filed", "case": CASE, "filed_on": "1989年1月1日", "court": "某法院",
+                            "agency": "某局", "cause": "行政处罚"}, ("before 1990-01-01",))
+    filed = file_case(log, filed_on="1990-01-01")
+    refuses(log, ["correct", filed["event_id"], "--set", "filed_on=1989/6/1", "--reason", "录入有误"],
+            "filed_on 1989-06-01", "before 1990-01-01")
+
+
+def test_dates_after_today_are_refused(log):
+    refuses(log, ["file", "(2999)浙0302行初1号", "--filed-on", "2999/1/1", *FILE], "after today")
+
+
+OLD_CASE = "(1989)浙0302行初2号"
+
+
+def _legacy_log(log: CaseLog, monkeypatch) -> None:
+    """A log written before pre-1990 dates were refused: a case filed in 1989, heard, its filing corrected."""
+    file_case(log, "(1990)浙0302行初1号", "1990-01-01")
+    with monkeypatch.context() as earlier:
+        earlier.setattr(ev, "EARLIEST_DATE", "0001-01-01")
+        filed = file_case(log, OLD_CASE, "1989-11-20")
+        ok(log.invoke("hearing", OLD_CASE, "--held-on", "1989-12-01", "--attendance", "staff"))
+        ok(log.invoke("correct", filed["event_id"], "--set", "court=另一法院", "--reason", "录入有误"))
+
+
+def test_a_log_already_holding_a_pre_1990_date_keeps_working(log, monkeypatch):
+    """The refusal is for what is entered: the old rows still read, rebuild, verify and take new events."""
+    _legacy_log(log, monkeypatch)
+    ok(log.invoke("verify"))
+    ok(log.invoke("rebuild"))
+    ok(log.invoke("verify"))
+    assert "1989-11-20" in ok(log.invoke("show", OLD_CASE))
+    assert json.loads(ok(log.invoke("summary", "--year", "1989", "--format", "json")))["filed"] == 1
+    ok(log.invoke("conclude", OLD_CASE, "--decided-on", "1990-06-01", "--disposition", "revoked"))
+    # Dated before the case's latest date, so the case's whole history is replayed through the rules.
+    ok(log.invoke("hearing", OLD_CASE, "--held-on", "1990-02-01", "--attendance", "staff"))
+    refuses(log, ["hearing", OLD_CASE, "--held-on", "1989-12-02", "--attendance", "staff"], "before 1990-01-01")
+    ok(log.invoke("verify"))
+
+
+def test_an_export_holding_a_pre_1990_date_is_refused_on_import(log, monkeypatch, tmp_path):
+    """Importing is entering: such a log moves by `caselog backup`, not by export and import."""
+    _legacy_log(log, monkeypatch)
+    (tmp_path / "export.jsonl").write_bytes(log.export())
+    fresh = CaseLog(tmp_path / "fresh.db")
+    check_line_number(check_refusal(fresh.invoke("import", str(tmp_path / "export.jsonl")), ["before 1990-01-01"]), 2)
 
 
 # --- free text --------------------------------------------------------------------------------
