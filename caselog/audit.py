@@ -91,7 +91,7 @@ def case_detail(conn: sqlite3.Connection, case: str) -> dict:
 
 def parse_anchor(anchor: str) -> tuple[int, str]:
     position, sep, digest = anchor.partition(":")
-    if not sep or not position.isdigit() or len(digest) != 64:
+    if not sep or not (position.isascii() and position.isdigit()) or len(digest) != 64:  # "²".isdigit() too
         raise InputError(f"malformed anchor {anchor!r}: expected POSITION:HASH as printed by `caselog head`")
     return int(position), digest.lower()
 

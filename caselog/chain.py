@@ -72,14 +72,11 @@ def timestamp(value: object) -> str:
     a date means its end)."""
     if isinstance(value, dt.datetime):
         moment = value
-    elif isinstance(value, str) and _TIMESTAMP.fullmatch(value):
-        try:
-            dt.datetime.fromisoformat(value[:-1])  # already in the canonical form: only check the calendar
-        except ValueError:
-            raise InputError(f"malformed timestamp {value!r}: no such day or time") from None
-        return value
     elif isinstance(value, str):
         try:
+            if _TIMESTAMP.fullmatch(value):
+                dt.datetime.fromisoformat(value[:-1])  # already in the canonical form: only check the calendar
+                return value
             if len(value) == 10:
                 moment = dt.datetime.combine(dt.date.fromisoformat(value), dt.time(23, 59, 59))
             else:

@@ -21,6 +21,13 @@ from typing import Any, Callable, ClassVar, Iterable
 
 import attrs
 
+#: The fields that date an event in the world; no event type has more than one.
+DATE_FIELDS = ("filed_on", "held_on", "decided_on")
+#: No new event may be dated earlier: such a date is a slip (0001-01-01), and each year it
+#: reaches back adds a year to every listing by year.  Events logged before this was refused
+#: still count (``rules.decide`` checks only what is entered).
+EARLIEST_DATE = "1990-01-01"
+
 #: Bumped when a payload's shape changes; old rows are upcast on read.
 SCHEMA_VERSION = 1
 
@@ -88,33 +95,45 @@ LABELS_ZH = {
 
 _FIRST_TYPES = ("行初", "行赔初")
 _APPEAL_TYPES = ("行终", "行赔终")
-_NEW_FORM = re.compile(r"\((\d{4})\)([\u4e00-\u9fff]\d+)(行赔初|行初|行赔终|行终)([1-9]\d*)号")
-_OLD_FORM = re.compile(r"\((\d{4})\)([\u4e00-\u9fff]{1,8}\d*)(行赔初|行初|行赔终|行终)字第([1-9]\d*)号")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# [0-9], never \d: \d also matches other scripts' digits (२०२२), which would file one case twice.
+_NEW_FORM = re.compile(r"\(([0-9]{4})\)([\u4e00-\u9fff][0-9]+)(行赔初|行初|行赔终|行终)([1-9][0-9]*)号")
+_OLD_FORM = re.compile(r"\(([0-9]{4})\)([\u4e00-\u9fff]{1,8}[0-9]*)(行赔初|行初|行赔终|行终)字第([1-9][0-9]*)号")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# How clerks write dates besides ISO: 2022/5/10, 2022.5.10, 2022-5-10 (one separator throughout), 2022年5月10日.
+_WRITTEN_DATE = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})|([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters (C0, C1), and the invisible ones that reorder or hide text on screen: bidirectional
+# controls (U+202E shows "abc" as "cba") and zero-width characters make two names that look alike differ.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # what bytes that are not UTF-8 decode to
+# What an input method in full-width mode types for digits and the punctuation of case numbers and dates;
+# 〔〕 and 【】 are how case numbers are printed in documents.  Other scripts' digits are left as they are,
+# to be refused.
+_HALF_WIDTH = str.maketrans("０１２３４５６７８９（）〔〕【】－／．", "0123456789()()()-/.")
 MAX_TEXT = 200
 
 
 def case_number(value: Any, kinds: tuple[str, ...] = _FIRST_TYPES) -> str:
     """Normalise a case number (案号) and check its form.
 
-    Full-width parentheses become half-width.  Both the current form
-    ``(2022)浙0302行初123号`` and the pre-2016 form ``(2014)浙行初字第12号`` are
-    accepted; ``kinds`` names the type codes allowed.
+    Full-width digits and parentheses, 〔〕 and 【】 become ``0-9`` and ``()``, and spaces are
+    dropped, so that one case is never filed under two spellings; other scripts' digits are
+    refused.  Both the current form ``(2022)浙0302行初123号`` and the pre-2016 form
+    ``(2014)浙行初字第12号`` are accepted; ``kinds`` names the type codes allowed.
     """
     if not isinstance(value, str):
         raise TypeError(f"case number must be text, not {type(value).__name__}")
-    text = value.strip().replace("（", "(").replace("）", ")")
-    match = _NEW_FORM.fullmatch(text) or _OLD_FORM.fullmatch(text)
+    match = _NEW_FORM.fullmatch(value) or _OLD_FORM.fullmatch(value)  # as stored: most numbers an import reads
+    if match is None:
+        text = "".join(value.translate(_HALF_WIDTH).split())
+        match = _NEW_FORM.fullmatch(text) or _OLD_FORM.fullmatch(text)
     if match is None or match.group(3) not in kinds:
         example = "(2022)浙0302行初123号" if kinds == _FIRST_TYPES else "(2022)浙03行终45号"
         raise ValueError(
-            f"malformed case number {value!r}: expected the form {example} "
-            f"(type code {' or '.join(kinds)}) or the older (2014)浙行初字第12号"
+            f"malformed case number {shown(value)}: expected the form {example} "
+            f"(type code {' or '.join(kinds)}, digits 0-9) or the older (2014)浙行初字第12号"
         )
-    return text
+    return match.group(0)
 
 
 def case_year(number: str) -> int:
@@ -123,22 +142,37 @@ def case_year(number: str) -> int:
 
 
 def iso_date(value: Any) -> str:
-    """A business date as ``YYYY-MM-DD``, checked to exist on the calendar."""
+    """A business date as ``YYYY-MM-DD``, checked to exist on the calendar.
+
+    Also read as clerks write them: ``2022/5/10``, ``2022.5.10``, ``2022-5-10``, ``2022年5月10日``
+    (full-width digits too); each is stored in the ISO form.
+    """
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.isoformat()
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
-        raise ValueError(f"malformed date {value!r}: expected YYYY-MM-DD")
+    if not isinstance(value, str):
+        raise ValueError(f"malformed date {shown(value)}: expected YYYY-MM-DD, e.g. 2022-05-10")
+    if _DATE.fullmatch(value):
+        iso = value
+    else:
+        written = _WRITTEN_DATE.fullmatch("".join(value.translate(_HALF_WIDTH).split()))
+        if written is None:
+            raise ValueError(f"malformed date {shown(value)}: expected YYYY-MM-DD, e.g. 2022-05-10 "
+                             "(2022/5/10, 2022.5.10 and 2022年5月10日 are read too)")
+        year, _, month, day, *chinese = written.groups()
+        if year is None:
+            year, month, day = chinese
+        iso = f"{year}-{int(month):02d}-{int(day):02d}"
     try:
-        dt.date.fromisoformat(value)
+        dt.date.fromisoformat(iso)
     except ValueError:
-        raise ValueError(f"impossible date {value!r}") from None
-    return sys.intern(value)
+        raise ValueError(f"impossible date {shown(value)}") from None
+    return sys.intern(iso)
 
 
 def event_id(value: Any) -> str:
     """An event id: a UUID in its canonical 8-4-4-4-12 hexadecimal form."""
     if not isinstance(value, str) or not _UUID.fullmatch(value.lower()):
-        raise ValueError(f"malformed event id {value!r}: expected a UUID")
+        raise ValueError(f"malformed event id {shown(value)}: expected a UUID")
     return value.lower()
 
 
@@ -172,19 +206,35 @@ def uuid_text(value: int) -> str:
 
 
 def text(value: Any) -> str:
-    """A short line of text: no control characters, at most MAX_TEXT characters."""
+    """A short line of text: no control, bidirectional or zero-width characters, at most MAX_TEXT characters."""
     if not isinstance(value, str):
         raise TypeError(f"expected text, got {type(value).__name__}")
     value = value.strip()
     if not value:
         raise ValueError("must not be empty")
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
+    if (found := _CONTROL.search(value)) is not None:
+        raise ValueError(f"must not contain control, bidirectional or zero-width characters (U+{ord(found[0]):04X})")
     if _SURROGATE.search(value):
         raise ValueError("is not valid UTF-8 text")
     if len(value) > MAX_TEXT:
         raise ValueError(f"is longer than {MAX_TEXT} characters")
     return sys.intern(value)
+
+
+SHOWN = 60  # characters of a refused value that a message repeats
+LISTED = 5  # names a message lists before "and N more"
+
+
+def shown(value: Any) -> str:
+    """A refused value as a message repeats it: quoted, and cut short, since it may be megabytes."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}… ({len(str(value)):,} characters)"
+
+
+def listed(names: list[str]) -> str:
+    """Names for a one-line message: the first few, then how many more."""
+    first = ", ".join(name if name.isprintable() and len(name) <= SHOWN else shown(name) for name in names[:LISTED])
+    return first if len(names) <= LISTED else f"{first} and {len(names) - LISTED:,} more"
 
 
 def _remembered(convert: Callable[[Any], str]) -> Callable[[Any], str]:
@@ -204,7 +254,7 @@ def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def _one_of(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if value not in choices:
-            raise ValueError(f"unknown {name} {value!r}: expected one of {', '.join(choices)}")
+            raise ValueError(f"unknown {name} {shown(value)}: expected one of {', '.join(choices)}")
         return choices[choices.index(value)]  # the shared constant, not this line's copy
 
     return check
@@ -212,7 +262,7 @@ def _one_of(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
 
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise TypeError(f"spoke must be true or false, not {value!r}")
+        raise TypeError(f"spoke must be true or false, not {shown(value)}")
     return value
 
 
@@ -323,7 +373,9 @@ class RetrialDecided:
 def _changes(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or not value:
         raise ValueError("changes must be a non-empty object of field: new value")
-    return dict(value)
+    # A new date is stored in the ISO form, as the event's own would be.  (Only dates: stored
+    # corrections already hold them in that form, so an export still imports to the same hashes.)
+    return {k: iso_date(v) if k in DATE_FIELDS and isinstance(v, str) else v for k, v in value.items()}
 
 
 @attrs.frozen(field_transformer=_name_errors)
@@ -378,8 +430,8 @@ def make(type_: str, payload: dict) -> Event:
     if cls is None:
         raise ValueError(f"unknown event type {type_!r}: expected one of {', '.join(EVENT_TYPES)}")
     if not _FIELD_SETS[type_].issuperset(payload):
-        unknown = sorted(set(payload) - _FIELD_SETS[type_])
-        raise ValueError(f"unknown field {', '.join(unknown)} for {type_}")
+        unknown = [name for name in payload if name not in _FIELD_SETS[type_]]
+        raise ValueError(f"unknown field{'s' if len(unknown) > 1 else ''} {listed(unknown)} for {type_}")
     missing = [name for name in _REQUIRED[type_] if name not in payload]
     if missing:
         raise ValueError(f"{type_} needs {', '.join(missing)}")
@@ -428,8 +480,6 @@ def payload(event: Event) -> dict:
     return {k: v for k in FIELDS[event.TYPE] if (v := getattr(event, k)) is not None}
 
 
-#: The fields that date an event in the world; no event type has more than one.
-DATE_FIELDS = ("filed_on", "held_on", "decided_on")
 _DATE_FIELD = {kind: next((f for f in fields if f in DATE_FIELDS), None) for kind, fields in FIELDS.items()}
 
 

@@ -70,6 +70,25 @@ def _field(name: str, convert: Callable[[object], str], envelope: dict) -> str |
         raise InputError(f"{name}: {error}") from None
 
 
+class _DuplicateKey(Exception):
+    """A JSON object gives one key twice."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    # json.loads keeps a repeated key's last value: a line saying held_on twice would be logged
+    # with whichever came last, silently.
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        raise _DuplicateKey(next(key for key, _ in pairs if key in seen or seen.add(key)))
+    return obj
+
+
+# Made once: json.loads with a hook makes a decoder on every call.  The hook costs 0.25 µs a line of
+# a national synthetic log (2.05 against 1.8 µs to parse it; reading and checking it takes 10 µs).
+_decode = json.JSONDecoder(object_pairs_hook=_unique_keys).decode
+
+
 def read_jsonl(lines: Iterable[bytes], clerk: str) -> Iterator[Proposed]:
     """Parse JSON Lines into Proposed events that know their line; blank lines are skipped."""
     for number, raw in enumerate(lines, 1):
@@ -82,7 +101,9 @@ def read_jsonl(lines: Iterable[bytes], clerk: str) -> Iterator[Proposed]:
         if not text.strip():
             continue
         try:
-            obj = json.loads(text)
+            obj = _decode(text)
+        except _DuplicateKey as error:
+            raise InputError(f"line {number}: the key {ev.shown(error.args[0])} is given twice: give each key once") from None
         except json.JSONDecodeError as error:
             raise InputError(f"line {number}: not valid JSON ({error.msg} at column {error.colno})") from None
         except (ValueError, RecursionError) as error:  # absurd nesting, or an integer of thousands of digits

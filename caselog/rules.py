@@ -258,6 +258,12 @@ def fold(case: str, history: list[ev.Recorded], today: str | None = None) -> Cas
     return state
 
 
+def _too_early(what: str, date: str) -> RuleViolation:
+    # Checked for what is entered only (see ``decide``): a log holding such a date from before
+    # this rule still replays, rebuilds and verifies, and its cases take new events.
+    return RuleViolation(f"{what} {date} is before {ev.EARLIEST_DATE}, earlier than this log accepts: check the year")
+
+
 def decide(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Recorded]],
            today: dt.date | None = None) -> CaseState:
     """The state ``new`` leads to, or RuleViolation if it breaks a rule of DOMAIN.md.
@@ -270,8 +276,14 @@ def decide(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Rec
     event = new.event
     if event.TYPE not in ev.META_TYPES:
         date = _date_of(event)
+        if date < ev.EARLIEST_DATE:
+            raise _too_early(f"{event.TYPE} dated", date)
         if date >= state.max_date:  # it simply follows everything the case holds: no replay needed
             result = _step(state, event, day, date)
             result.version = state.version + 1
             return result
+    elif event.TYPE == "event_corrected":
+        for name, value in event.changes.items():
+            if name in ev.DATE_FIELDS and isinstance(value, str) and value < ev.EARLIEST_DATE:
+                raise _too_early(f"the corrected {name}", value)
     return fold(state.case, history() + [new], day)

@@ -56,22 +56,30 @@ _FIRST_INSTANCE = re.compile(r"\(([0-9]{4})\)(?:[\u4e00-\u9fff][0-9]+(?:行赔�
 # --- what is valid (DOMAIN.md), so that generated values are surely not --------------
 
 
+# Full-width digits and punctuation, and the brackets case numbers are printed with, read as ASCII.
+HALF_WIDTH = str.maketrans("０１２３４５６７８９（）〔〕【】－／．", "0123456789()()()-/.")
+
+
 def half_width(text: str) -> str:
-    return text.strip().replace("（", "(").replace("）", ")")
+    return "".join(text.translate(HALF_WIDTH).split())
 
 
-def valid_date(text: str, earliest: str = "0001-01-01") -> bool:
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+def valid_date(text: str, earliest: str = "1990-01-01") -> bool:
+    """Whether ``text`` may be a date the log accepts (ISO, or 2022/5/10, 2022.5.10, 2022年5月10日...)."""
+    written = re.fullmatch(r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?", half_width(text))
+    if written is None:
         return False
+    iso = f"{written[1]}-{int(written[2]):02d}-{int(written[3]):02d}"
     try:
-        return earliest <= text and dt.date.fromisoformat(text) <= TODAY
+        return earliest <= iso and dt.date.fromisoformat(iso) <= TODAY
     except ValueError:
         return False
 
 
 def valid_text(text: str) -> bool:
     text = text.strip()
-    return 0 < len(text) <= 200 and not re.search(r"[\x00-\x1f\x7f\ud800-\udfff]", text)
+    return 0 < len(text) <= 200 and not re.search(
+        r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff\ud800-\udfff]", text)
 
 
 def parses_as(text: str, number: int) -> bool:
@@ -108,7 +116,7 @@ def bad(kind: str) -> st.SearchStrategy[str]:
     if kind == "text":
         return bad_text.filter(lambda s: not valid_text(s))
     if kind in ("date", "date_any"):
-        earliest = FILED_ON if kind == "date" else "0001-01-01"
+        earliest = FILED_ON if kind == "date" else "1990-01-01"
         dates = st.one_of(anything, future, impossible, *([before_filing] if kind == "date" else []))
         return dates.filter(lambda s: not valid_date(s, earliest))
     if kind in ENUMS:

@@ -156,7 +156,7 @@ BAD_LINES = [
     # dates
     B("date before filed_on", hearing(held_on="2022-02-01"), BEFORE),
     B("date after today", hearing(held_on=TOMORROW.isoformat()), FUTURE),
-    B("malformed date", hearing(held_on="2022/05/11"), DATE),
+    B("malformed date", hearing(held_on="2022_05_11"), DATE),
     B("date as a number", hearing(held_on=20220511), "date|held_on"),
     B("impossible date", hearing(held_on="2022-02-30"), DATE),
     # hearings

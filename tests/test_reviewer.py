@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from datasette.app import Datasette
 
 from caselog import audit, chain, database, demo, figures, interchange, opening, projections, report, writer
+from caselog import events as ev
 from caselog import summary as summaries
 from caselog.reviewer import charts, dashboard, guard, limits, meta, queries, serve
 from integrity_support import rows_of_projections
@@ -580,9 +581,11 @@ def test_a_log_filed_in_year_one_does_not_make_the_dashboard_summarise_two_thous
     conn = opening.open_log(path)
     with open(_example_path(), "rb") as lines:
         writer.append(conn, interchange.read_jsonl(lines, "test"))
-    writer.append(conn, [interchange.proposed_from_json(
-        {"type": "case_filed", "case": "(2022)浙0302行初9999号", "filed_on": "0001-01-01", "court": "某法院",
-         "agency": "某局", "cause": "行政处罚"}, "test")])
+    with monkeypatch.context() as earlier:  # a log written before such dates were refused at entry
+        earlier.setattr(ev, "EARLIEST_DATE", "0001-01-01")
+        writer.append(conn, [interchange.proposed_from_json(
+            {"type": "case_filed", "case": "(2022)浙0302行初9999号", "filed_on": "0001-01-01", "court": "某法院",
+             "agency": "某局", "cause": "行政处罚"}, "test")])
     conn.close()
     assert years_of(path)[0] == 1
     summarised = []

@@ -16,6 +16,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from caselog import database, figures, report
+from caselog import events as ev
 from caselog import summary as summaries
 from caselog.errors import CaselogError
 from caselog.reviewer import charts, meta, queries
@@ -31,9 +32,9 @@ FIGURE_ROWS = (
 )
 SPLIT = ("principal", "deputy", "other_head", "staff", "lawyer_only", "none")
 QUERY_LINKS = ("rates_by_agency", "silent_heads", "recommendations_expected", "losses_and_reversals")
-# The Administrative Litigation Law took effect in 1990.  The page summarises every year from the
-# log's first to its last, so a case filed on 0001-01-01 had it summarise 2,027 years a request.
-FIRST_YEAR = 1990
+# The page summarises every year from the log's first to its last, so a case filed on 0001-01-01
+# (logged before such dates were refused) had it summarise 2,027 years a request.
+FIRST_YEAR = int(ev.EARLIEST_DATE[:4])
 
 
 class BadRequest(ValueError):
