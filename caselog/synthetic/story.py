@@ -158,7 +158,7 @@ EXCUSE_WEIGHTS = Weighted({"official_duty": 3, "accident": 1, "force_majeure": 1
 # Cases that end without a judgment on the merits often end before any hearing.
 _OFTEN_UNHEARD = frozenset(ev.NON_LOSSES) - MERITS_SET
 #: chance that a first-instance conclusion is appealed, by disposition (about 30% overall)
-_APPEALED = {**{d: 0.5 for d in MERITS_SET}, "suit_dismissed": 0.4}
+APPEALED = {**{d: 0.5 for d in MERITS_SET}, "suit_dismissed": 0.4}
 #: an appeal's result, by whether the agency lost at first instance: appeal courts reverse a loss
 #: more often than a win, so appeals lower the loss rate a little.
 RESULT_WEIGHTS = {True: Weighted({"upheld": 64, "reversed": 16, "remanded": 7, "withdrawn": 13}),
@@ -232,7 +232,7 @@ class Story:
         day, disposition = self._first_instance(case, agency, habits, day, compensation)
         effective = disposition
         rounds = 0
-        while rng.random() < _APPEALED.get(disposition, 0.0) / (1 + rounds):
+        while rng.random() < APPEALED.get(disposition, 0.0) / (1 + rounds):
             rounds += 1
             day, result, effective = self._appeal(case, court, agency, habits, day, disposition, compensation)
             if result != "remanded":
