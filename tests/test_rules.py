@@ -1,12 +1,11 @@
 """The rules on their own: given a case's logged events, when a new one comes, then it is refused
 (RuleViolation, or ValueError for a value that is malformed in itself) or accepted.
 
-One test per refusal of docs/domain.md ("What is refused" and "Settled details: Refusals"),
-with the nearby case the rules must accept where a refusal has one.  No database: the events are
-built as ``events.Recorded`` values and handed to ``rules.decide`` the way the store hands them.
-Two refusals belong to the store, since they need a log to compare with: a stale expected
-version (tests/test_refusals.py, test_concurrency.py) and an import file's envelope (a given
-``version`` or ``hash`` that does not match, tests/test_import_refusals.py).
+One test per refusal of docs/domain.md ("What the log refuses"), with the nearby case the rules
+must accept where a refusal has one.  No database: the events are built as ``events.Recorded``
+values and handed to ``rules.decide`` the way the store hands them.  The refusals listed under
+"The writer" need a log to compare with and are tested with one: a stale expected version
+(test_refusals.py, test_concurrency.py), an import's envelope (test_import_refusals.py).
 """
 
 from __future__ import annotations
