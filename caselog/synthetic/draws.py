@@ -5,7 +5,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence, TypeVar
+
+T = TypeVar("T")
 
 _SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴孔汤"
 _COMPANIES = ("宏达建材有限公司", "兴业置业有限公司", "恒信物流有限公司", "丰源食品有限公司", "瑞安纺织有限公司", "华成机械有限公司")
@@ -24,7 +26,7 @@ def cumulative(weights: Iterable[float]) -> tuple[float, ...]:
     return tuple(fractions)
 
 
-def pick(options: tuple, fractions: tuple[float, ...], rng: random.Random):
+def pick(options: Sequence[T], fractions: tuple[float, ...], rng: random.Random) -> T:
     """One of ``options``, drawn with the weights ``fractions`` was made from."""
     return options[bisect.bisect(fractions, rng.random())]
 

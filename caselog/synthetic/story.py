@@ -141,6 +141,8 @@ class Docket:
 
 @dataclass(frozen=True)
 class Court:
+    """A court of first instance: its code in case numbers, its name, and the code of its appeal court."""
+
     code: str
     name: str
     appeal_code: str
