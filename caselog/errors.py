@@ -10,7 +10,7 @@ class InputError(CaselogError):
 
 
 class RuleViolation(CaselogError):
-    """The event is well-formed but does not fit the case's history (DOMAIN.md)."""
+    """The event is well-formed but does not fit the case's history (docs/domain.md)."""
 
 
 class ConflictError(CaselogError):

@@ -1,4 +1,4 @@
-"""The figures of DOMAIN.md, defined once.
+"""The figures of docs/domain.md, defined once.
 
 ``tally`` counts projection rows into buckets (a year, or a period and the
 same dates a year earlier) in SQL; ``figures_of`` turns counts into the published

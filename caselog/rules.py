@@ -1,5 +1,5 @@
 """The case rules: a case's state is a fold over its events, and ``decide`` checks
-a new event against DOMAIN.md before it may be logged, raising ``RuleViolation``.
+a new event against docs/domain.md before it may be logged, raising ``RuleViolation``.
 
 Rules compare business dates, not the order of logging, so the fold replays a
 case's effective events (corrections applied, retractions dropped) in
@@ -266,7 +266,7 @@ def _too_early(what: str, date: str) -> RuleViolation:
 
 def decide(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Recorded]],
            today: dt.date | None = None) -> CaseState:
-    """The state ``new`` leads to, or RuleViolation if it breaks a rule of DOMAIN.md.
+    """The state ``new`` leads to, or RuleViolation if it breaks a rule of docs/domain.md.
 
     ``history`` loads the case's logged events; it is called only when the new
     event does not simply follow the others (corrections, retractions, events

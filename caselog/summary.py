@@ -60,7 +60,7 @@ def _period_counts(conn: sqlite3.Connection, start: dt.date, end: dt.date, level
 def summary(conn: sqlite3.Connection, *, year: int | None = None, start: dt.date | None = None,
             end: dt.date | None = None, level: str = "all", agency: str | None = None,
             as_of: str | None = None) -> dict:
-    """Every figure of DOMAIN.md for a year (or a period), the city's and each agency's."""
+    """Every figure of docs/domain.md for a year (or a period), the city's and each agency's."""
     if level not in figures.LEVEL_SCOPES:
         raise InputError(f"unknown level {level!r}: expected all or first")
     if (year is None) == (start is None or end is None):

@@ -1,4 +1,4 @@
-"""Every figure of DOMAIN.md against hand-computed fixtures and the shared example city."""
+"""Every figure of docs/domain.md against hand-computed fixtures and the shared example city."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ ENUMS = {
 _FIRST_INSTANCE = re.compile(r"\(([0-9]{4})\)(?:[\u4e00-\u9fff][0-9]+(?:行赔初|行初)|[\u4e00-\u9fff]{1,8}[0-9]*(?:行赔初|行初)字第)[1-9][0-9]*号")
 
 
-# --- what is valid (DOMAIN.md), so that generated values are surely not --------------
+# --- what is valid (docs/domain.md), so that generated values are surely not --------------
 
 
 # Full-width digits and punctuation, and the brackets case numbers are printed with, read as ASCII.

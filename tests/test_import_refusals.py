@@ -1,6 +1,6 @@
 """What ``caselog import`` refuses, and that it is all-or-nothing.
 
-DOMAIN.md "Interchange format" and "Settled details / Refusals": a file whose
+docs/domain.md "JSON Lines in and out" and "What the log refuses": a file whose
 line N is bad is refused with a message naming ``line N`` and the problem, and
 nothing of the file is written.  The refusal contract and the keyword groups
 are those of test_refusals.py; in addition the error line must contain

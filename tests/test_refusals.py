@@ -1,5 +1,5 @@
-"""What the clerk commands refuse (DOMAIN.md "What is refused" and "Settled
-details / Refusals"), and the nearby variants they must accept.
+"""What the clerk commands refuse (docs/domain.md "What the log refuses"), and the
+nearby variants they must accept.
 
 Every refusal is checked against one contract (``conftest.check_refusal``):
 exit status 1 (2 for a click usage error), no traceback, no exception other
@@ -465,7 +465,7 @@ def test_full_width_parentheses_are_stored_half_width(log):
 
 
 def test_every_cause_and_disposition_is_accepted(log):
-    """The 22 causes and 16 dispositions of DOMAIN.md are all known."""
+    """The 22 causes and 16 dispositions of docs/domain.md are all known."""
     for serial, cause in enumerate(CAUSES, start=1):
         log.do(f"file (2022)浙0302行初{serial}号 --filed-on 2022-03-01 --court 某法院 --agency 某局 --cause {cause}")
     for serial, disposition in enumerate(DISPOSITIONS, start=1):

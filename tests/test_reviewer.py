@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 from datasette.app import Datasette
 
-from caselog import audit, chain, database, demo, figures, interchange, opening, projections, report, writer
+from caselog import audit, chain, demo, figures, interchange, opening, projections, report, rules, writer
 from caselog import events as ev
 from caselog import summary as summaries
 from caselog.reviewer import charts, dashboard, guard, limits, meta, queries, serve
@@ -232,10 +232,27 @@ def test_unit_queries_list_the_units_the_summary_counts(any_db, name, figure):
                 assert len(listed) == agency[figure] and {r["agency"] for r in listed} <= {agency["agency"]}
 
 
-def test_silent_heads_are_heads_who_did_not_speak(demo_db):
-    ds = Datasette([str(demo_db)])
-    rows = query(ds, "silent_heads", year=years_of(demo_db)[-2], level="", agency="")
-    assert rows and all(r["attendance"] in ("principal", "deputy", "other_head") for r in rows)
+def test_silent_heads_are_the_units_where_a_head_appeared_and_none_spoke(demo_db):
+    """Checked against the log itself, not the projections the query reads: each case's effective
+    hearings as the rules replay them, grouped into units (case, level) dated by their first hearing."""
+    year = str(years_of(demo_db)[-2])
+    silent = set()
+    conn = opening.open_log(demo_db, create=False)
+    try:
+        for (case,) in conn.execute('SELECT DISTINCT "case" FROM events'):
+            units: dict[str, list] = {}
+            for _, _, event in rules.effective(writer.history(conn, case), check=False):
+                if event.TYPE == "hearing_held":
+                    units.setdefault(event.level, []).append(event)
+            for level, hearings in units.items():
+                heads = [h for h in hearings if h.attendance in ev.HEADS]
+                if min(h.held_on for h in hearings)[:4] == year and heads and not any(h.spoke for h in heads):
+                    silent.add((case, level))
+    finally:
+        conn.close()
+    rows = query(Datasette([str(demo_db)]), "silent_heads", year=year, level="", agency="")
+    assert silent and {(r["case"], r["level"]) for r in rows} == silent
+    assert all(r["attendance"] in ev.HEADS for r in rows)
 
 
 def test_losses_and_reversals_add_up_to_the_summary(any_db):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from builders import LogBuilder
 from caselog import events as ev
-from caselog import chain, database, interchange, opening, parallel, projections, writer
+from caselog import chain, database, interchange, opening, parallel, writer
 from caselog.errors import CaselogError, ConflictError, InputError
 
 EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "small-city.jsonl"

@@ -1,4 +1,5 @@
-"""The synthetic logs: deterministic, in log order, well-formed, and the size asked for.
+"""The synthetic logs (and the seed city built with their story): deterministic, in log order,
+well-formed, and the size asked for.
 
 Whether the logs also satisfy every rule is checked by importing them (the
 store's job); these tests need nothing of caselog but the vocabulary.
@@ -13,6 +14,8 @@ import uuid
 import pytest
 
 from caselog import events, synthetic
+from caselog.synthetic import story
+from seed_city import seed_city
 
 TODAY = dt.date(2026, 11, 26)
 ENVELOPE = ("event_id", "recorded_at", "recorded_by")
@@ -21,7 +24,7 @@ STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 GENERATORS = {
     "demo_city": lambda: synthetic.demo_city(first_year=2021, last_year=2023, today=TODAY),
     "national": lambda: synthetic.national(20_000, today=TODAY),
-    "seed_city": lambda: synthetic.seed_city(today=TODAY),
+    "seed_city": lambda: seed_city(today=TODAY),
 }
 
 
@@ -138,28 +141,12 @@ def test_demo_city_defaults_to_the_last_complete_year():
     assert max(event["filed_on"] for event in log if event["type"] == "case_filed") < "2024"
 
 
-def test_seed_city_needs_its_whole_story():
-    with pytest.raises(ValueError, match="2023-09-01"):
-        synthetic.seed_city(today=dt.date(2023, 6, 1))
-
-
-def test_seed_city_targets_the_seed_report():
-    """The figures it was built for are the seed report's (seed/000_f710ed17ccad33b0.txt)."""
-    figures = synthetic.SEED_CITY_2022[2022]
-    assert figures["appearance_rate"] == 0.995
-    assert round(figures["appearance_rate_change_pp"], 2) == 5.27
-    assert (figures["losses"], figures["reduced_on_appeal"]) == (15, 1)
-    assert round(figures["loss_rate"] * 100, 1) == 4.9
-    assert figures["double_decline_streak"] == 3
-    assert figures["deputy"] > max(figures["principal"], figures["other_head"])
-
-
 def test_event_ids_take_128_seeded_bits_so_the_rest_of_the_stream_is_unchanged():
     import random
 
     rng, same = random.Random(3), random.Random(3)
     bits = same.getrandbits(128)
-    event_id = uuid.UUID(synthetic._event_id(rng, dt.date(2022, 3, 1).toordinal() * 86_400))
+    event_id = uuid.UUID(story.event_id(rng, dt.date(2022, 3, 1).toordinal() * 86_400))
     assert rng.random() == same.random()
     assert event_id.int & (1 << 62) - 1 == bits & (1 << 62) - 1
 
