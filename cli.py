@@ -181,19 +181,50 @@ def _choice(values: Iterable[str]) -> click.Choice:
 @click.option("--cause", required=True, help="案由: one of the 22 causes (e.g. 行政处罚).")
 @click.option("--plaintiff", help="The plaintiff.")
 @click.option("--field", help="The agency's management field, e.g. 公安.")
+@click.option("--co-defendant", "co_defendants", multiple=True, metavar="NAME",
+              help="Another defendant (repeatable), each with the --role given in the same place.")
+@click.option("--role", "roles", multiple=True, type=_choice(("reconsideration", "joint")),
+              help="A co-defendant's role: reconsideration (复议机关) or joint (共同被告).")
 @clerk_options
 @pass_env
 def file_(env: Env, case: str, filed_on: str, court: str, agency: str, cause: str, plaintiff: str | None,
-          field: str | None, expect_version: int | None, as_json: bool) -> None:
+          field: str | None, co_defendants: tuple[str, ...], roles: tuple[str, ...], expect_version: int | None,
+          as_json: bool) -> None:
     """Log that a case was filed (case_filed).
 
     \b
     Example:
         caselog file '(2022)浙0302行初123号' --filed-on 2022-03-01 \\
-            --court 某某区人民法院 --agency 市公安局 --cause 行政处罚
+            --court 某某区人民法院 --agency 市公安局 --cause 行政处罚 \\
+            --co-defendant 市人民政府 --role reconsideration
     """
+    if len(roles) != len(co_defendants):
+        raise click.UsageError(f"give one --role for each --co-defendant ({len(co_defendants)} co-defendant(s), "
+                               f"{len(roles)} role(s))")
+    others = [{"agency": name, "role": role} for name, role in zip(co_defendants, roles)] or None
     _record(env, case, "case_filed", dict(filed_on=filed_on, court=court, agency=agency, cause=cause,
-                                          plaintiff=plaintiff, field=field), expect_version, as_json)
+                                          plaintiff=plaintiff, field=field, co_defendants=others),
+            expect_version, as_json)
+
+
+@cli.command(name="add-defendant")
+@CASE
+@click.option("--added-on", required=True, metavar="DATE", help="The date the court added the defendant.")
+@click.option("--agency", required=True, help="The added defendant agency.")
+@click.option("--role", required=True, type=_choice(("reconsideration", "joint")),
+              help="reconsideration (复议机关) or joint (共同被告).")
+@clerk_options
+@pass_env
+def add_defendant(env: Env, case: str, added_on: str, agency: str, role: str, expect_version: int | None,
+                  as_json: bool) -> None:
+    """Log that the court added a co-defendant (defendant_added).
+
+    \b
+    Example:
+        caselog add-defendant '(2022)浙0302行初123号' --added-on 2022-04-02 \\
+            --agency 市人民政府 --role reconsideration
+    """
+    _record(env, case, "defendant_added", dict(added_on=added_on, agency=agency, role=role), expect_version, as_json)
 
 
 @cli.command()
@@ -208,12 +239,16 @@ def file_(env: Env, case: str, filed_on: str, court: str, agency: str, cause: st
 @click.option("--spoke/--silent", default=None, help="Whether the head spoke (required when a head attended).")
 @click.option("--excuse", type=_choice(("force_majeure", "accident", "official_duty", "other")),
               help="Why the head did not attend.")
+@click.option("--excuse-rejected", is_flag=True, help="The court found the excuse invalid (不成立).")
+@click.option("--agency", help="The defendant whose attendance this records (required when the case has several).")
+@click.option("--left-early", is_flag=True, help="The head left before the end without leave (中途退庭).")
+@click.option("--refused-to-explain", is_flag=True, help="The head refused to explain when the court asked.")
 @clerk_options
 @pass_env
 def hearing(env: Env, case: str, held_on: str, level: str, attendance: str, official: str | None,
-            title: str | None, spoke: bool | None, excuse: str | None, expect_version: int | None,
-            as_json: bool) -> None:
-    """Log a hearing and who attended for the agency (hearing_held).
+            title: str | None, spoke: bool | None, excuse: str | None, excuse_rejected: bool, agency: str | None,
+            left_early: bool, refused_to_explain: bool, expect_version: int | None, as_json: bool) -> None:
+    """Log a hearing and who attended for a defendant (hearing_held).
 
     \b
     Example:
@@ -221,13 +256,32 @@ def hearing(env: Env, case: str, held_on: str, level: str, attendance: str, offi
             --attendance deputy --official 王某 --title 副局长 --silent
     """
     _record(env, case, "hearing_held", dict(held_on=held_on, level=level, attendance=attendance, official=official,
-                                            title=title, spoke=spoke, excuse=excuse), expect_version, as_json)
+                                            title=title, spoke=spoke, excuse=excuse, agency=agency,
+                                            excuse_rejected=excuse_rejected or None, left_early=left_early or None,
+                                            refused_to_explain=refused_to_explain or None),
+            expect_version, as_json)
 
 
 def disposition_option(required: bool) -> Callable:
-    return click.option("--disposition", required=required, metavar="NAME",
-                        help="The outcome, e.g. revoked, claims_dismissed, withdrawn_after_change"
-                             + ("." if required else " (only with --result reversed)."))
+    def options(fn: Callable) -> Callable:
+        fn = click.option("--outcome", "outcomes", multiple=True, metavar="AGENCY=NAME",
+                          help="A defendant whose outcome differs from --disposition (repeatable)"
+                               + ("." if required else ", only with --result reversed."))(fn)
+        return click.option("--disposition", required=required, metavar="NAME",
+                            help="The outcome, e.g. revoked, claims_dismissed, withdrawn_after_change"
+                                 + ("." if required else " (only with --result reversed)."))(fn)
+    return options
+
+
+def _outcomes(values: tuple[str, ...]) -> dict[str, str] | None:
+    """--outcome AGENCY=NAME options as the event's ``dispositions``."""
+    out: dict[str, str] = {}
+    for item in values:
+        agency, sep, disposition = item.rpartition("=")
+        if not sep or not agency.strip() or not disposition.strip():
+            raise click.BadParameter(f"{item!r} is not AGENCY=DISPOSITION", param_hint="--outcome")
+        out[agency.strip()] = disposition.strip()
+    return out or None
 
 
 @cli.command()
@@ -236,14 +290,18 @@ def disposition_option(required: bool) -> Callable:
 @disposition_option(required=True)
 @clerk_options
 @pass_env
-def conclude(env: Env, case: str, decided_on: str, disposition: str, expect_version: int | None, as_json: bool) -> None:
+def conclude(env: Env, case: str, decided_on: str, disposition: str, outcomes: tuple[str, ...],
+             expect_version: int | None, as_json: bool) -> None:
     """Log the first-instance conclusion (case_concluded).
 
     \b
     Example:
         caselog conclude '(2022)浙0302行初123号' --decided-on 2022-08-01 --disposition revoked
+        caselog conclude '(2022)浙0302行初124号' --decided-on 2022-08-01 \\
+            --disposition claims_dismissed --outcome 市人民政府=revoked
     """
-    _record(env, case, "case_concluded", dict(decided_on=decided_on, disposition=disposition), expect_version, as_json)
+    _record(env, case, "case_concluded", dict(decided_on=decided_on, disposition=disposition,
+                                              dispositions=_outcomes(outcomes)), expect_version, as_json)
 
 
 @cli.command()
@@ -275,15 +333,20 @@ def _decision_command(name: str, type_: str, summary: str, example: str) -> None
     @clerk_options
     @pass_env
     def command(env: Env, case: str, decided_on: str, result: str, disposition: str | None,
-                expect_version: int | None, as_json: bool) -> None:
-        _record(env, case, type_, dict(decided_on=decided_on, result=result, disposition=disposition),
-                expect_version, as_json)
+                outcomes: tuple[str, ...], expect_version: int | None, as_json: bool) -> None:
+        _record(env, case, type_, dict(decided_on=decided_on, result=result, disposition=disposition,
+                                       dispositions=_outcomes(outcomes)), expect_version, as_json)
 
 
 _decision_command("appeal-decision", "appeal_decided", "Log the decision on the pending appeal (appeal_decided).",
                   "caselog appeal-decision '(2022)浙0302行初123号' --decided-on 2022-11-02 --result reversed --disposition claims_dismissed")
 _decision_command("retrial-decision", "retrial_decided", "Log a retrial's decision (retrial_decided).",
                   "caselog retrial-decision '(2022)浙0302行初123号' --decided-on 2023-06-01 --result upheld")
+
+
+_BOOLEAN_FIELDS = ("spoke", "left_early", "refused_to_explain", "excuse_rejected")
+_JSON_FIELDS = {"co_defendants": '[{"agency": "市人民政府", "role": "reconsideration"}]',
+                "dispositions": '{"市人民政府": "revoked"}'}
 
 
 def _parse_set(values: tuple[str, ...]) -> dict:
@@ -295,10 +358,15 @@ def _parse_set(values: tuple[str, ...]) -> dict:
         field = field.strip()
         if value == "":
             changes[field] = None
-        elif field == "spoke":
+        elif field in _BOOLEAN_FIELDS:
             if value.lower() not in ("true", "false"):
-                raise click.BadParameter(f"spoke is true or false, not {value!r}", param_hint="--set")
+                raise click.BadParameter(f"{field} is true or false, not {value!r}", param_hint="--set")
             changes[field] = value.lower() == "true"
+        elif field in _JSON_FIELDS:
+            try:
+                changes[field] = json.loads(value)
+            except ValueError:
+                raise click.BadParameter(f"{field} takes JSON, e.g. {_JSON_FIELDS[field]}", param_hint="--set") from None
         else:
             changes[field] = value
     return changes
@@ -307,7 +375,8 @@ def _parse_set(values: tuple[str, ...]) -> dict:
 @cli.command()
 @click.argument("event_id")
 @click.option("--set", "sets", multiple=True, required=True, metavar="FIELD=VALUE",
-              help="A field's new value; FIELD= removes an optional field; spoke=true|false.")
+              help="A field's new value; FIELD= removes an optional field; spoke=true|false; "
+                   "co_defendants and dispositions take JSON.")
 @click.option("--reason", required=True, help="Why the correction is needed.")
 @clerk_options
 @pass_env

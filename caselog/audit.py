@@ -58,6 +58,12 @@ def case_detail(conn: sqlite3.Connection, case: str) -> dict:
         units = conn.execute('SELECT * FROM appearance_units WHERE "case" = ? ORDER BY level', (case,)).fetchall()
         outcome = conn.execute('SELECT * FROM outcomes WHERE "case" = ?', (case,)).fetchone()
         appeals = conn.execute('SELECT * FROM appeals WHERE "case" = ? ORDER BY seq', (case,)).fetchall()
+        defendants = conn.execute(
+            'SELECT d.agency, d.role, d.added_on, o.first_disposition, o.disposition FROM defendants d '
+            'LEFT JOIN defendant_outcomes o ON o."case" = d."case" AND o.agency = d.agency '
+            'WHERE d."case" = ? ORDER BY d.role IS NOT NULL, d.added_on IS NOT NULL, d.agency', (case,)).fetchall()
+        attended = conn.execute('SELECT agency, level, attendance, head, spoke FROM defendant_units WHERE "case" = ? '
+                                'ORDER BY level', (case,)).fetchall()
     finally:
         conn.row_factory = None
     trail = list_events(conn, case=case)
@@ -85,6 +91,8 @@ def case_detail(conn: sqlite3.Connection, case: str) -> dict:
         "appearance_units": [dict(u) for u in units],
         "outcome": dict(outcome) if outcome else None,
         "appeals": [dict(a) for a in appeals],
+        "defendants": [{**dict(d), "units": [dict(u) for u in attended if u["agency"] == d["agency"]]}
+                       for d in defendants],
         "trail": trail,
     }
 

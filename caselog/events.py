@@ -17,12 +17,13 @@ import os
 import re
 import sys
 import time
+import unicodedata
 from typing import Any, Callable, ClassVar, Iterable
 
 import attrs
 
 #: The fields that date an event in the world; no event type has more than one.
-DATE_FIELDS = ("filed_on", "held_on", "decided_on")
+DATE_FIELDS = ("filed_on", "held_on", "decided_on", "added_on")
 #: No new event may be dated earlier: such a date is a slip (0001-01-01), and each year it
 #: reaches back adds a year to every listing by year.  Events logged before this was refused
 #: still count (``rules.decide`` checks only what is entered).
@@ -66,6 +67,9 @@ LOSS_SET = frozenset(LOSSES)
 MERITS_SET = LOSS_SET | {"claims_dismissed"}
 
 RESULTS = ("upheld", "reversed", "remanded", "withdrawn")
+#: A co-defendant's role: the 复议机关 that upheld the act (复议维持), or an agency that made the act
+#: together with the first defendant (行政诉讼法 art. 26).
+ROLES = ("reconsideration", "joint")
 APPELLANTS = ("plaintiff", "agency", "both")
 
 #: 案由, 法发〔2020〕44号.
@@ -91,6 +95,7 @@ LABELS_ZH = {
     "withdrawn_after_change": "被告改变行政行为后撤诉", "mediated": "调解", "terminated": "终结",
     "upheld": "维持", "reversed": "改判", "remanded": "发回重审",
     "plaintiff": "原告", "agency": "被告机关", "both": "双方",
+    "reconsideration": "复议机关", "joint": "共同被告",
 }
 
 _FIRST_TYPES = ("行初", "行赔初")
@@ -243,8 +248,17 @@ def _remembered(convert: Callable[[Any], str]) -> Callable[[Any], str]:
     return lambda value: cached(value) if type(value) is str else convert(value)
 
 
+def agency_name(value: Any) -> str:
+    """An agency's name as it is compared and stored: Unicode NFKC (full-width letters and digits
+    become half-width) and no whitespace at all, so ``市 公安局`` is ``市公安局``."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    return text("".join(unicodedata.normalize("NFKC", value).split()) or value)
+
+
 checked_date = _remembered(iso_date)
 checked_text = _remembered(text)
+checked_agency = _remembered(agency_name)
 
 
 def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -264,6 +278,42 @@ def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"spoke must be true or false, not {shown(value)}")
     return value
+
+
+def _flag(name: str) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be true or false, not {shown(value)}")
+        return value
+
+    return check
+
+
+def _co_defendants(value: Any) -> list[dict[str, str]]:
+    if not isinstance(value, list) or not value:
+        raise ValueError("co_defendants must be a non-empty list of {agency, role}")
+    out: list[dict[str, str]] = []
+    for entry in value:
+        if not isinstance(entry, dict) or set(entry) != {"agency", "role"}:
+            raise ValueError(f"each co-defendant is an object with exactly agency and role, not {shown(entry)}")
+        out.append({"agency": checked_agency(entry["agency"]), "role": _one_of("role", ROLES)(entry["role"])})
+    names = [d["agency"] for d in out]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{next(n for n in names if names.count(n) > 1)} is named twice: each defendant once")
+    return out
+
+
+def _dispositions(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not value:
+        raise ValueError("dispositions must be a non-empty object of defendant: disposition")
+    check = _one_of("disposition", DISPOSITIONS)
+    out: dict[str, str] = {}
+    for agency, disposition in value.items():
+        name = checked_agency(agency)
+        if name in out:
+            raise ValueError(f"{name} is named twice: each defendant once")
+        out[name] = check(disposition)
+    return out
 
 
 def _name_errors(cls: type, fields: list[attrs.Attribute]) -> list[attrs.Attribute]:
@@ -294,10 +344,26 @@ class CaseFiled:
     TYPE: ClassVar[str] = "case_filed"
     filed_on: str = _field(checked_date, "the date the court received the case")
     court: str = _field(checked_text, "the court of first instance")
-    agency: str = _field(checked_text, "the defendant agency (被告)")
+    agency: str = _field(checked_agency, "the (first) defendant agency (被告)")
     cause: str = _field(_one_of("cause", CAUSES), "案由, one of the 22 causes of 法发〔2020〕44号")
     plaintiff: str | None = _field(checked_text, "the plaintiff (原告)", optional=True)
     field: str | None = _field(checked_text, "the agency's management field, e.g. 公安", optional=True)
+    co_defendants: list | None = _field(_co_defendants, "the other defendants: [{agency, role}], role reconsideration "
+                                        "(复议机关) or joint (共同作出行政行为)", optional=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.co_defendants and self.agency in {d["agency"] for d in self.co_defendants}:
+            raise ValueError(f"co_defendants: {self.agency} is the first defendant already: each defendant once")
+
+
+@attrs.frozen(field_transformer=_name_errors)
+class DefendantAdded:
+    """The court added a co-defendant the plaintiff left out (2018 解释 art. 134)."""
+
+    TYPE: ClassVar[str] = "defendant_added"
+    added_on: str = _field(checked_date, "the date the court added the defendant")
+    agency: str = _field(checked_agency, "the added defendant agency")
+    role: str = _field(_one_of("role", ROLES), "reconsideration (复议机关) or joint (共同被告)")
 
 
 @attrs.frozen(field_transformer=_name_errors)
@@ -312,12 +378,25 @@ class HearingHeld:
     title: str | None = _field(checked_text, "the official's post (职务)", optional=True)
     spoke: bool | None = _field(_boolean, "whether the head spoke on resolving the dispute", optional=True)
     excuse: str | None = _field(_one_of("excuse", EXCUSES), "the reason the head was absent", optional=True)
+    agency: str | None = _field(checked_agency, "the defendant whose attendance this records (required when the "
+                                "case has several)", optional=True)
+    left_early: bool | None = _field(_flag("left_early"), "the head left before the end without leave (中途退庭)",
+                                     optional=True)
+    refused_to_explain: bool | None = _field(_flag("refused_to_explain"), "the head refused to explain when the "
+                                             "court asked (拒绝解释说明)", optional=True)
+    excuse_rejected: bool | None = _field(_flag("excuse_rejected"), "the court found the excuse not valid (不成立)",
+                                          optional=True)
 
     def __attrs_post_init__(self) -> None:
         if self.attendance in HEADS and self.spoke is None:
             raise ValueError(f"spoke is required when a head ({self.attendance}) attended: give true or false")
         if self.attendance not in HEADS and self.spoke is not None:
             raise ValueError(f"spoke is only for a head; attendance {self.attendance!r} is not a head")
+        for flag in ("left_early", "refused_to_explain"):
+            if getattr(self, flag) is not None and self.attendance not in HEADS:
+                raise ValueError(f"{flag} is only for a head; attendance {self.attendance!r} is not a head")
+        if self.excuse_rejected is not None and self.excuse is None:
+            raise ValueError("excuse_rejected is only for a hearing that gives an excuse")
 
 
 @attrs.frozen(field_transformer=_name_errors)
@@ -327,6 +406,8 @@ class CaseConcluded:
     TYPE: ClassVar[str] = "case_concluded"
     decided_on: str = _field(checked_date, "the date of the judgment or ruling")
     disposition: str = _field(_one_of("disposition", DISPOSITIONS), "how the case ended (裁判结果)")
+    dispositions: dict | None = _field(_dispositions, "defendant: disposition, for each defendant whose outcome "
+                                       "differs from disposition", optional=True)
 
 
 @attrs.frozen(field_transformer=_name_errors)
@@ -344,6 +425,8 @@ def _decision_check(self: Any) -> None:
         raise ValueError("a reversed decision needs the new disposition")
     if self.result != "reversed" and self.disposition is not None:
         raise ValueError(f"a disposition is given only when the result is reversed, not {self.result}")
+    if self.result != "reversed" and self.dispositions is not None:
+        raise ValueError(f"dispositions are given only when the result is reversed, not {self.result}")
 
 
 @attrs.frozen(field_transformer=_name_errors)
@@ -354,6 +437,8 @@ class AppealDecided:
     decided_on: str = _field(checked_date, "the date of the decision")
     result: str = _field(_one_of("result", RESULTS), "upheld, reversed, remanded or withdrawn")
     disposition: str | None = _field(_one_of("disposition", DISPOSITIONS), "the new outcome when reversed", optional=True)
+    dispositions: dict | None = _field(_dispositions, "defendant: new disposition, for each defendant whose new "
+                                       "outcome differs from disposition (only when reversed)", optional=True)
 
     __attrs_post_init__ = _decision_check
 
@@ -366,6 +451,8 @@ class RetrialDecided:
     decided_on: str = _field(checked_date, "the date of the decision")
     result: str = _field(_one_of("result", RESULTS), "upheld, reversed, remanded or withdrawn")
     disposition: str | None = _field(_one_of("disposition", DISPOSITIONS), "the new outcome when reversed", optional=True)
+    dispositions: dict | None = _field(_dispositions, "defendant: new disposition, for each defendant whose new "
+                                       "outcome differs from disposition (only when reversed)", optional=True)
 
     __attrs_post_init__ = _decision_check
 
@@ -397,11 +484,13 @@ class EventRetracted:
     reason: str = _field(checked_text, "why the event is retracted")
 
 
-Event = CaseFiled | HearingHeld | CaseConcluded | AppealFiled | AppealDecided | RetrialDecided | EventCorrected | EventRetracted
+Event = (CaseFiled | DefendantAdded | HearingHeld | CaseConcluded | AppealFiled | AppealDecided | RetrialDecided
+         | EventCorrected | EventRetracted)
 
 EVENT_TYPES: dict[str, type] = {
     cls.TYPE: cls
-    for cls in (CaseFiled, HearingHeld, CaseConcluded, AppealFiled, AppealDecided, RetrialDecided, EventCorrected, EventRetracted)
+    for cls in (CaseFiled, DefendantAdded, HearingHeld, CaseConcluded, AppealFiled, AppealDecided, RetrialDecided,
+                EventCorrected, EventRetracted)
 }
 META_TYPES = frozenset({EventCorrected.TYPE, EventRetracted.TYPE})
 FIELDS: dict[str, tuple[str, ...]] = {name: tuple(a.name for a in attrs.fields(cls)) for name, cls in EVENT_TYPES.items()}

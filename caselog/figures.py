@@ -22,6 +22,7 @@ COUNTS = (
     "filed", "heard", "head_appeared", "principal", "deputy", "other_head", "staff", "lawyer_only", "none",
     "spoke", "recommendations_expected", "concluded", "losses_first_instance", "reduced_on_appeal",
     "added_on_appeal", "losses", "merits_judgments", "withdrawn_after_change",
+    "reconsideration_heard", "reconsideration_head_appeared",
 )
 #: rate -> (numerator, denominator); a zero denominator gives None, never 0.
 RATES = {
@@ -31,6 +32,7 @@ RATES = {
     "speaking_rate": ("spoke", "head_appeared"),
     "loss_rate": ("losses", "concluded"),
     "merits_loss_rate": ("losses", "merits_judgments"),
+    "reconsideration_appearance_rate": ("reconsideration_head_appeared", "reconsideration_heard"),  # 复议机关出庭率
 }
 #: Figures compared with the year before: counts change in percent, rates in points.
 COMPARED = ("filed", "appearance_rate", "loss_rate")
@@ -45,22 +47,38 @@ DERIVED_TYPES = {
 DERIVED = tuple(DERIVED_TYPES)
 KEYS = COUNTS + DERIVED
 
-# Which projection rows count as what: table -> (the date that places a row, {count name: SQL summed}).
-# Every row counts for its agency and for the city; appearance units count in the "first" level
-# scope only at first instance, while filings and outcomes ignore the level.
-COUNTED = {
-    "cases": ("filed_on", {"filed": "1"}),
-    "appearance_units": ("first_held_on", {
-        "heard": "1", "head_appeared": "head", "spoke": "spoke",
-        "recommendations_expected": "recommendation_expected",
-        **{attendance: f"attendance = '{attendance}'" for attendance in ATTENDANCES},
-    }),
-    "outcomes": ("concluded_on", {
-        "concluded": "1", "losses_first_instance": "first_loss", "reduced_on_appeal": "reduced_on_appeal",
-        "added_on_appeal": "added_on_appeal", "losses": "loss", "merits_judgments": "merits_judgment",
-        "withdrawn_after_change": "withdrawn_after_change",
-    }),
+_APPEARANCE = {
+    "heard": "1", "head_appeared": "head", "spoke": "spoke", "recommendations_expected": "recommendation_expected",
+    **{attendance: f"attendance = '{attendance}'" for attendance in ATTENDANCES},
 }
+_OUTCOME = {
+    "concluded": "1", "losses_first_instance": "first_loss", "reduced_on_appeal": "reduced_on_appeal",
+    "added_on_appeal": "added_on_appeal", "losses": "loss", "merits_judgments": "merits_judgment",
+    "withdrawn_after_change": "withdrawn_after_change",
+}
+_RECONSIDERATION = {
+    "reconsideration_heard": "role = 'reconsideration'",
+    "reconsideration_head_appeared": "role = 'reconsideration' AND head",
+}
+# Which projection rows count as what: (table, the date that places a row, {count name: SQL summed}).
+# The city counts cases (a co-defendant case once); each agency counts the cases it defends (a
+# co-defendant case in each of its defendants' rows, so the agencies need not sum to the city).
+# Appearance units count in the "first" level scope only at first instance; filings and outcomes
+# ignore the level.
+COUNTED = {
+    CITY: (
+        ("cases", "filed_on", {"filed": "1"}),
+        ("appearance_units", "first_held_on", _APPEARANCE),
+        ("outcomes", "concluded_on", _OUTCOME),
+        ("defendant_units", "first_held_on", _RECONSIDERATION),
+    ),
+    "agency": (
+        ("defendants", "filed_on", {"filed": "1"}),
+        ("defendant_units", "first_held_on", {**_APPEARANCE, **_RECONSIDERATION}),
+        ("defendant_outcomes", "concluded_on", _OUTCOME),
+    ),
+}
+_LEVELLED = ("appearance_units", "defendant_units")
 BY_YEAR = "CAST(substr({date}, 1, 4) AS INTEGER)"
 
 
@@ -69,25 +87,24 @@ Tally = dict[tuple[object, str, str], Counter]
 
 
 def tally(conn: sqlite3.Connection, where: str = "1", params: Mapping | None = None, bucket: str = BY_YEAR) -> Tally:
-    """Count projection rows into buckets, per level scope and agency, and for the city.
+    """Count projection rows into buckets, per level scope, for the city and for each agency.
 
     ``bucket`` and ``where`` are SQL over the row, with ``{date}`` standing for
     the date that places it; a row whose bucket is NULL is not counted.
     """
     counts: Tally = defaultdict(Counter)
-    for table, (date, names) in COUNTED.items():
-        first = "level = 'first'" if table == "appearance_units" else "1"
-        sums = ", ".join(f"sum({sql}) AS n{i}" for i, sql in enumerate(names.values()))
-        city = ", ".join(f"sum(n{i})" for i in range(len(names)))
-        # The city's counts are the agencies' summed, in SQL over the few grouped rows.
-        sql = (f'WITH agencies AS (SELECT {bucket.format(date=date)} AS bucket, agency, {first} AS first, {sums} '
-               f'FROM "{table}" WHERE {where.format(date=date)} GROUP BY bucket, agency, first HAVING bucket IS NOT NULL) '
-               f"SELECT * FROM agencies UNION ALL SELECT bucket, {CITY!r}, first, {city} FROM agencies GROUP BY bucket, first")
-        for key, agency, at_first, *values in conn.execute(sql, params or {}):
-            found = {name: n for name, n in zip(names, values) if n}
-            if found:
-                for scope in LEVEL_SCOPES if at_first else ("all",):
-                    counts[(key, scope, agency)].update(found)
+    for whose, counted in COUNTED.items():
+        agency = "agency" if whose == "agency" else repr(CITY)
+        for table, date, names in counted:
+            first = "level = 'first'" if table in _LEVELLED else "1"
+            sums = ", ".join(f"sum({sql})" for sql in names.values())
+            sql = (f'SELECT {bucket.format(date=date)} AS bucket, {agency} AS who, {first} AS first, {sums} '
+                   f'FROM "{table}" WHERE {where.format(date=date)} GROUP BY bucket, who, first HAVING bucket IS NOT NULL')
+            for key, who, at_first, *values in conn.execute(sql, params or {}):
+                found = {name: n for name, n in zip(names, values) if n}
+                if found:
+                    for scope in LEVEL_SCOPES if at_first else ("all",):
+                        counts[(key, scope, who)].update(found)
     return dict(counts)
 
 

@@ -39,21 +39,40 @@ TABLES: dict[str, dict[str, str]] = {
         "cause": "TEXT", "plaintiff": "TEXT", "field": "TEXT", "status": "TEXT", "concluded_on": "TEXT",
         "first_disposition": "TEXT", "disposition": "TEXT", "appeals": "INTEGER", "remands": "INTEGER",
         "version": "INTEGER",
+        # Per-defendant outcomes that differ from the two dispositions above (JSON objects), and
+        # whether a reversal after the standing conclusion decides the effective outcome.
+        "first_dispositions": "TEXT", "reversed": "INTEGER", "reversal_dispositions": "TEXT",
     },
+    "defendants": {"case": "TEXT", "agency": "TEXT", "role": "TEXT", "added_on": "TEXT", "filed_on": "TEXT"},
     "hearings": {
         "event_id": "TEXT", "case": "TEXT", "held_on": "TEXT", "year": "INTEGER", "level": "TEXT",
-        "attendance": "TEXT", "head": "INTEGER", "spoke": "INTEGER", "official": "TEXT", "title": "TEXT",
-        "excuse": "TEXT",
+        "agency": "TEXT", "attendance": "TEXT", "head": "INTEGER", "spoke": "INTEGER", "official": "TEXT",
+        "title": "TEXT", "excuse": "TEXT", "excuse_rejected": "INTEGER", "left_early": "INTEGER",
+        "refused_to_explain": "INTEGER",
     },
+    # One case at one level (art. 7), whichever defendants attended: the city's unit of count.
     "appearance_units": {
         "case": "TEXT", "level": "TEXT", "agency": "TEXT", "year": "INTEGER", "first_held_on": "TEXT",
         "hearings": "INTEGER", "attendance": "TEXT", "head": "INTEGER", "spoke": "INTEGER", "silent": "INTEGER",
-        "excused": "INTEGER", "recommendation_expected": "INTEGER",
+        "excused": "INTEGER", "head_left_or_refused": "INTEGER", "recommendation_expected": "INTEGER",
     },
+    # The same unit for each defendant of the case: an agency's unit of count.
+    "defendant_units": {
+        "case": "TEXT", "level": "TEXT", "agency": "TEXT", "role": "TEXT", "year": "INTEGER", "first_held_on": "TEXT",
+        "hearings": "INTEGER", "attendance": "TEXT", "head": "INTEGER", "spoke": "INTEGER", "silent": "INTEGER",
+        "excused": "INTEGER", "head_left_or_refused": "INTEGER", "recommendation_expected": "INTEGER",
+    },
+    # A case's outcome for the city: a loss when any defendant lost.
     "outcomes": {
         "case": "TEXT", "agency": "TEXT", "year": "INTEGER", "concluded_on": "TEXT", "first_disposition": "TEXT",
         "disposition": "TEXT", "first_loss": "INTEGER", "loss": "INTEGER", "reduced_on_appeal": "INTEGER",
         "added_on_appeal": "INTEGER", "merits_judgment": "INTEGER", "withdrawn_after_change": "INTEGER",
+    },
+    "defendant_outcomes": {
+        "case": "TEXT", "agency": "TEXT", "role": "TEXT", "year": "INTEGER", "concluded_on": "TEXT",
+        "first_disposition": "TEXT", "disposition": "TEXT", "first_loss": "INTEGER", "loss": "INTEGER",
+        "reduced_on_appeal": "INTEGER", "added_on_appeal": "INTEGER", "merits_judgment": "INTEGER",
+        "withdrawn_after_change": "INTEGER",
     },
     "appeals": {
         "case": "TEXT", "seq": "INTEGER", "level": "TEXT", "appeal_case": "TEXT", "filed_on": "TEXT",
@@ -68,11 +87,13 @@ TABLES: dict[str, dict[str, str]] = {
 }
 # Hearings are keyed by case first: a refresh deletes and reads them a case at a time.
 PRIMARY_KEYS = {
-    "cases": ("case",), "hearings": ("case", "event_id"), "appearance_units": ("case", "level"),
-    "outcomes": ("case",), "appeals": ("case", "seq"), "yearly_figures": ("year", "level", "agency"),
-    "_caselog_projection": ("name",),
+    "cases": ("case",), "defendants": ("case", "agency"), "hearings": ("case", "event_id"),
+    "appearance_units": ("case", "level"), "defendant_units": ("case", "level", "agency"),
+    "outcomes": ("case",), "defendant_outcomes": ("case", "agency"), "appeals": ("case", "seq"),
+    "yearly_figures": ("year", "level", "agency"), "_caselog_projection": ("name",),
 }
-CASE_TABLES = ("cases", "hearings", "appearance_units", "outcomes", "appeals")
+CASE_TABLES = ("cases", "defendants", "hearings", "appearance_units", "defendant_units", "outcomes",
+               "defendant_outcomes", "appeals")
 Series = dict[tuple[str, str], dict[int, Counter]]  # {(level, agency): {year: counts}}
 
 
@@ -157,6 +178,7 @@ _VOCABULARY = {
     "rank": "CASE h.attendance " + " ".join(f"WHEN '{a}' THEN {r}" for a, r in ev.ATTENDANCE_RANK.items()) + " END",
     "attendance_of_rank": "CASE best_rank " + " ".join(f"WHEN {r} THEN '{a}'" for a, r in ev.ATTENDANCE_RANK.items()) + " END",
     "date": _date_of_type(),
+    "none_rank": str(ev.ATTENDANCE_RANK["none"]),
 }
 
 
@@ -183,11 +205,14 @@ fields AS (
            coalesce(json_extract(payload, '$.level'), 'first') AS level,
            json_extract(payload, '$.attendance') AS attendance, json_extract(payload, '$.spoke') AS spoke,
            json_extract(payload, '$.official') AS official, json_extract(payload, '$.title') AS title,
-           json_extract(payload, '$.excuse') AS excuse
+           json_extract(payload, '$.excuse') AS excuse, json_extract(payload, '$.agency') AS agency,
+           json_extract(payload, '$.excuse_rejected') AS excuse_rejected,
+           json_extract(payload, '$.left_early') AS left_early,
+           json_extract(payload, '$.refused_to_explain') AS refused_to_explain
     FROM standing
 )
-SELECT event_id, "case", held_on, CAST(substr(held_on, 1, 4) AS INTEGER), level, attendance,
-       attendance IN {heads}, spoke, official, title, excuse
+SELECT event_id, "case", held_on, CAST(substr(held_on, 1, 4) AS INTEGER), level, agency, attendance,
+       attendance IN {heads}, spoke, official, title, excuse, excuse_rejected, left_early, refused_to_explain
 FROM fields ORDER BY "case", event_id
 """
 
@@ -200,7 +225,7 @@ WITH standing AS (""" + _standing(_values(("case_filed", "case_concluded", "appe
 filings AS (SELECT "case", payload FROM standing WHERE type = 'case_filed'),
 steps AS MATERIALIZED (
     SELECT "case", type, {date} AS date, json_extract(payload, '$.disposition') AS disposition,
-           json_extract(payload, '$.result') AS result,
+           json_extract(payload, '$.dispositions') AS dispositions, json_extract(payload, '$.result') AS result,
            row_number() OVER (PARTITION BY "case" ORDER BY {date}, position) AS step
     FROM standing WHERE type <> 'case_filed'
 ),
@@ -229,7 +254,9 @@ SELECT f."case", CAST(substr(json_extract(f.payload, '$.filed_on'), 1, 4) AS INT
        conclusion.date, conclusion.disposition,
        CASE WHEN s.reversal > s.standing_conclusion THEN reversal.disposition ELSE conclusion.disposition END,
        coalesce(s.appeals, 0), coalesce(s.remands, 0),
-       (SELECT count(*) FROM {log}.events e WHERE e."case" = f."case" AND {scope})
+       (SELECT count(*) FROM {log}.events e WHERE e."case" = f."case" AND {scope}),
+       conclusion.dispositions, coalesce(s.reversal > s.standing_conclusion, 0),
+       CASE WHEN s.reversal > s.standing_conclusion THEN reversal.dispositions END
 FROM filings f
 LEFT JOIN standing_steps s ON s."case" = f."case"
 LEFT JOIN steps conclusion ON conclusion."case" = f."case" AND conclusion.step = s.standing_conclusion
@@ -237,31 +264,116 @@ LEFT JOIN steps reversal ON reversal."case" = f."case" AND reversal.step = s.rev
 ORDER BY f."case"
 """
 
-# One case at one level (art. 7): its best attendance over its hearings, and whether a head spoke.
+# Every defendant of a case: the first, those named with it, and those the court added.
+_DEFENDANTS = """
+INSERT INTO defendants
+WITH standing AS (""" + _standing("('case_filed', 'defendant_added')") + """),
+named AS (
+    SELECT "case", json_extract(payload, '$.agency') AS agency, NULL AS role, NULL AS added_on
+    FROM standing WHERE type = 'case_filed'
+    UNION ALL
+    SELECT s."case", json_extract(d.value, '$.agency'), json_extract(d.value, '$.role'), NULL
+    FROM standing s, json_each(s.payload, '$.co_defendants') d WHERE s.type = 'case_filed'
+    UNION ALL
+    SELECT "case", json_extract(payload, '$.agency'), json_extract(payload, '$.role'), json_extract(payload, '$.added_on')
+    FROM standing WHERE type = 'defendant_added'
+)
+SELECT n."case", n.agency, n.role, n.added_on, c.filed_on
+FROM named n JOIN cases c ON c."case" = n."case"
+ORDER BY n."case", n.agency
+"""
+
+# A unit's attendance is the best over its hearings; it "spoke" when a head spoke at any.  Art. 12 expects
+# a judicial recommendation when only a lawyer or nobody came; when staff came, unless every hearing gave
+# an excuse the court did not reject (a postponement for a good reason, then another absence without one,
+# is art. 12(2)); and when a head left early or refused to explain.
+_UNIT_OF_HEARINGS = """
+    count(*) AS hearings, max({rank}) AS best_rank, max(coalesce(h.spoke, 0)) AS spoke,
+    min(h.excuse IS NOT NULL AND NOT coalesce(h.excuse_rejected, 0)) AS excused,
+    max(h.head AND (coalesce(h.left_early, 0) OR coalesce(h.refused_to_explain, 0))) AS left_or_refused
+"""
+_UNIT_FIGURES = """
+    attendance IN {heads}, attendance IN {heads} AND spoke, attendance IN {heads} AND NOT spoke, excused,
+    left_or_refused,
+    attendance IN ('lawyer_only', 'none') OR (attendance = 'staff' AND NOT excused) OR left_or_refused
+"""
+
+# The city's unit: one case at one level (art. 7), over every defendant's hearings (art. 3: co-defendants
+# may agree which head appears).
 _UNITS = """
 INSERT INTO appearance_units
 WITH units AS (
-    SELECT h."case", h.level, c.agency, min(h.held_on) AS first_held_on, count(*) AS hearings,
-           max({rank}) AS best_rank, max(coalesce(h.spoke, 0)) AS spoke, max(h.excuse IS NOT NULL) AS excused
+    SELECT h."case", h.level, c.agency, min(h.held_on) AS first_held_on, """ + _UNIT_OF_HEARINGS + """
     FROM hearings h JOIN cases c ON c."case" = h."case"
     WHERE {cases}
     GROUP BY h."case", h.level
 ),
 named AS (SELECT *, {attendance_of_rank} AS attendance FROM units)
 SELECT "case", level, agency, CAST(substr(first_held_on, 1, 4) AS INTEGER), first_held_on, hearings, attendance,
-       attendance IN {heads}, attendance IN {heads} AND spoke, attendance IN {heads} AND NOT spoke, excused,
-       attendance IN ('lawyer_only', 'none') OR (attendance = 'staff' AND NOT excused)  -- art. 12
+""" + _UNIT_FIGURES + """
 FROM named  -- already in (case, level) order, from the GROUP BY: no second sort
 """
 
-_OUTCOMES = """
-INSERT INTO outcomes
-SELECT "case", agency, CAST(substr(concluded_on, 1, 4) AS INTEGER), concluded_on, first_disposition, disposition,
+# Each defendant's unit, for every level at which the case was heard, in the year of the case's first
+# hearing there; a defendant none of whose hearings is recorded counts as absent.  A hearing that names no
+# defendant is the first defendant's (a case with several must name one).
+_DEFENDANT_UNITS = """
+INSERT INTO defendant_units
+WITH attended AS (
+    SELECT h."case", h.level, coalesce(h.agency, c.agency) AS agency, """ + _UNIT_OF_HEARINGS + """
+    FROM hearings h JOIN cases c ON c."case" = h."case"
+    WHERE {cases}
+    GROUP BY h."case", h.level, coalesce(h.agency, c.agency)
+),
+named AS (
+    SELECT u."case", u.level, d.agency, d.role, u.year, u.first_held_on, coalesce(a.hearings, 0) AS hearings,
+           coalesce(a.best_rank, {none_rank}) AS best_rank, coalesce(a.spoke, 0) AS spoke, coalesce(a.excused, 0) AS excused,
+           coalesce(a.left_or_refused, 0) AS left_or_refused
+    FROM appearance_units u JOIN defendants d ON d."case" = u."case"
+    LEFT JOIN attended a ON a."case" = u."case" AND a.level = u.level AND a.agency = d.agency
+    WHERE {units}
+),
+ranked AS (SELECT *, {attendance_of_rank} AS attendance FROM named)
+SELECT "case", level, agency, role, year, first_held_on, hearings, attendance, """ + _UNIT_FIGURES + """
+FROM ranked ORDER BY "case", level, agency
+"""
+
+# Each defendant's outcome: its own entry in the conclusion's dispositions, else the disposition; after
+# a reversal, its entry in the reversal's, else the reversal's disposition.
+_DEFENDANT_OUTCOMES = """
+INSERT INTO defendant_outcomes
+WITH decided AS (
+    SELECT c."case", d.agency, d.role, c.concluded_on,
+           coalesce(f.value, c.first_disposition) AS first_disposition,
+           CASE WHEN c.reversed THEN coalesce(r.value, c.disposition)
+                ELSE coalesce(f.value, c.first_disposition) END AS disposition
+    FROM cases c JOIN defendants d ON d."case" = c."case"
+    LEFT JOIN json_each(c.first_dispositions) f ON f.key = d.agency
+    LEFT JOIN json_each(c.reversal_dispositions) r ON r.key = d.agency
+    WHERE c.concluded_on IS NOT NULL AND {cases}
+)
+SELECT "case", agency, role, CAST(substr(concluded_on, 1, 4) AS INTEGER), concluded_on, first_disposition, disposition,
        first_disposition IN {losses}, disposition IN {losses},
        first_disposition IN {losses} AND disposition NOT IN {losses},
        disposition IN {losses} AND first_disposition NOT IN {losses},
        disposition IN {merits}, disposition = 'withdrawn_after_change'
-FROM cases c WHERE concluded_on IS NOT NULL AND {cases} ORDER BY "case"
+FROM decided ORDER BY "case", agency
+"""
+
+# The city's outcome of a case: a first-instance loss when any defendant's first disposition was one, a loss
+# when any defendant's effective disposition is; reduced and added compare the two.
+_OUTCOMES = """
+INSERT INTO outcomes
+WITH any_defendant AS (
+    SELECT "case", max(first_loss) AS first_loss, max(loss) AS loss, max(merits_judgment) AS merits_judgment,
+           max(withdrawn_after_change) AS withdrawn_after_change
+    FROM defendant_outcomes c WHERE {cases} GROUP BY "case"
+)
+SELECT c."case", c.agency, CAST(substr(c.concluded_on, 1, 4) AS INTEGER), c.concluded_on, c.first_disposition,
+       c.disposition, a.first_loss, a.loss, a.first_loss AND NOT a.loss, a.loss AND NOT a.first_loss,
+       a.merits_judgment, a.withdrawn_after_change
+FROM any_defendant a JOIN cases c ON c."case" = a."case"
+ORDER BY c."case"
 """
 
 # Appeals in replay order, each with the decision that follows it; then retrials, numbered on.
@@ -345,10 +457,10 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | CaseRan
     for name in CASE_TABLES:
         conn.execute(f'DELETE FROM "{name}" WHERE {rows_scope}', params)
     _write_overrides(conn, log, events_scope, params)
-    for statement in (_CASES, _HEARINGS, _APPEALS):
+    for statement in (_CASES, _HEARINGS, _APPEALS, _DEFENDANTS):
         conn.execute(_sql(statement, log=log, scope=events_scope), params)
-    for statement in (_UNITS, _OUTCOMES):
-        conn.execute(_sql(statement, cases=_of(scope, 'c."case"')), params)
+    for statement in (_UNITS, _DEFENDANT_UNITS, _DEFENDANT_OUTCOMES, _OUTCOMES):
+        conn.execute(_sql(statement, cases=_of(scope, 'c."case"'), units=_of(scope, 'u."case"')), params)
     _move_yearly(conn, figures.difference(figures.tally(conn, rows_scope, params), before))
     _mark(conn, head)
 

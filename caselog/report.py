@@ -165,6 +165,10 @@ def _headline(s: dict, lang: str) -> list[tuple[str, str]]:
         ("出声 / 出庭不出声 / 出声率" if zh else "spoke / silent / speaking rate",
          f"{s['spoke']} / {s['silent']} / {pct(s['speaking_rate'])}"),
         ("应发司法建议" if zh else "recommendations expected", str(s["recommendations_expected"])),
+        *([("复议机关出庭率" if zh else "reconsideration bodies' appearance rate",
+            f"{pct(s['reconsideration_appearance_rate'])} "
+            f"({s['reconsideration_head_appeared']}/{s['reconsideration_heard']})")]
+          if s["reconsideration_heard"] else []),
         ("审结" if zh else "concluded", str(s["concluded"])),
         ("一审败诉 / 二审核减 / 改判增加" if zh else "first-instance losses / reduced / added",
          f"{s['losses_first_instance']} / {s['reduced_on_appeal']} / {s['added_on_appeal']}"),
@@ -193,6 +197,12 @@ def _provenance(s: dict, lang: str) -> str:
     return f"截至 {as_of},日志头 {head}" if lang == "zh" else f"as of {as_of}, log head {head}"
 
 
+def _agency_note(lang: str) -> str:
+    if lang == "zh":
+        return "注:有共同被告的案件计入每个被告的行,各单位之和可以大于全市。"
+    return "A case with co-defendants counts in each defendant's row, so the rows may add up to more than the city."
+
+
 def render_text(s: dict, lang: str) -> str:
     labels = _headline(s, lang)
     pad = max(width(label) for label, _ in labels)
@@ -202,7 +212,7 @@ def render_text(s: dict, lang: str) -> str:
         out += ["", "各单位(由差到好)" if lang == "zh" else "By agency (worst first)"]
         headers = [h for _, h in AGENCY_COLUMNS[lang]]
         rows = [dict(zip(headers, _agency_cells(r, lang))) for r in worst_first(s["by_agency"])]
-        out.append(table(rows, headers))
+        out += [table(rows, headers), _agency_note(lang)]
     out += ["", paragraph(s, lang)]
     return "\n".join(out) + "\n"
 
@@ -217,6 +227,7 @@ def render_markdown(s: dict, lang: str) -> str:
         out += ["", "### " + ("各单位(由差到好)" if zh else "By agency (worst first)"), "",
                 "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
         out += ["| " + " | ".join(_agency_cells(r, lang)) + " |" for r in worst_first(s["by_agency"])]
+        out += ["", _agency_note(lang)]
     out += ["", paragraph(s, lang)]
     return "\n".join(out) + "\n"
 
@@ -264,6 +275,16 @@ def case_text(detail: dict) -> str:
         for a in detail["appeals"]:
             out.append(f"  {a['level']} {a['appeal_case'] or ''} {a['filed_on'] or ''} → "
                        f"{a['result'] or 'pending'} {a['decided_on'] or ''} {a['disposition'] or ''}".rstrip())
+        if len(detail["defendants"]) > 1:
+            out.append("  defendants:")
+            for d in detail["defendants"]:
+                role = LABELS_ZH[d["role"]] if d["role"] else "被告"
+                added = f", added {d['added_on']}" if d["added_on"] else ""
+                outcome = (f" · outcome {d['disposition']} ({LABELS_ZH[d['disposition']]})" if d["disposition"] else "")
+                levels = "; ".join(
+                    f"{u['level']} {u['attendance']} ({LABELS_ZH[u['attendance']]})"
+                    + ("" if not u["head"] else " spoke" if u["spoke"] else " silent") for u in d["units"])
+                out.append(f"    {d['agency']} ({role}{added}){outcome}" + (f" · {levels}" if levels else ""))
     else:
         out.append("  (no standing case_filed: retracted)")
     out.append("")

@@ -44,7 +44,7 @@ class CaseState:
     (What the case adds up to for the figures is read by the projections' SQL.)
     """
 
-    __slots__ = ("case", "version", "filed_on", "concluded_on", "appealed", "appeal", "max_date")
+    __slots__ = ("case", "version", "filed_on", "concluded_on", "appealed", "appeal", "max_date", "defendants")
 
     def __init__(self, case: str):
         self.case = case
@@ -54,12 +54,13 @@ class CaseState:
         self.appealed = False  # an appeal was filed against the standing conclusion
         self.appeal: Appeal | None = None  # the latest appeal
         self.max_date = ""  # the latest business date among the effective events
+        self.defendants: tuple[str, ...] = ()  # the first defendant, then the others as they joined
 
     def copy(self) -> "CaseState":
         clone = CaseState.__new__(CaseState)
         clone.case, clone.version, clone.filed_on = self.case, self.version, self.filed_on
         clone.concluded_on, clone.appealed, clone.appeal = self.concluded_on, self.appealed, self.appeal
-        clone.max_date = self.max_date
+        clone.max_date, clone.defendants = self.max_date, self.defendants
         return clone
 
 
@@ -109,6 +110,9 @@ def _step(state: CaseState, event: ev.Event, today: str | None, date: str | None
         new.max_date = date
     if kind == "case_filed":
         new.filed_on = event.filed_on
+        new.defendants = (event.agency, *(d["agency"] for d in event.co_defendants or ()))
+    elif kind == "defendant_added":
+        new.defendants = (*new.defendants, event.agency)
     elif kind == "case_concluded":
         new.concluded_on = event.decided_on
         new.appealed = False
@@ -137,6 +141,7 @@ def _check(state: CaseState, event: ev.Event, date: str, today: str) -> None:
         raise RuleViolation(f"{kind} dated {date} is after today ({today})")
     appeal = state.appeal
     pending = appeal is not None and appeal.pending
+    _check_defendants(state, event)
     if kind == "hearing_held":
         if event.level == "first":
             if state.concluded_on is not None and date > state.concluded_on:
@@ -175,6 +180,27 @@ def _check(state: CaseState, event: ev.Event, date: str, today: str) -> None:
             raise RuleViolation(f"an appeal decision dated {date} has no pending appeal to decide on that date")
     elif kind == "retrial_decided":
         _check_retrial(state, pending, date, "a retrial decision")
+
+
+def _check_defendants(state: CaseState, event: ev.Event) -> None:
+    """The defendants an event names are the case's; a hearing of a case with several names one."""
+    kind = event.TYPE
+    defendants = state.defendants
+    if kind == "defendant_added":
+        if event.agency in defendants:
+            raise RuleViolation(f"{event.agency} is already a defendant of case {state.case}")
+    elif kind == "hearing_held":
+        if event.agency is None:
+            if len(defendants) > 1:
+                raise RuleViolation(f"case {state.case} has several defendants ({', '.join(defendants)}): "
+                                    "name the one whose attendance this hearing records")
+        elif event.agency not in defendants:
+            raise RuleViolation(f"{event.agency} is not a defendant of case {state.case} ({', '.join(defendants)})")
+    elif kind in ("case_concluded", "appeal_decided", "retrial_decided") and event.dispositions:
+        strangers = [name for name in event.dispositions if name not in defendants]
+        if strangers:
+            raise RuleViolation(f"dispositions name {ev.listed(strangers)}, not a defendant of case {state.case} "
+                                f"({', '.join(defendants)})")
 
 
 def _check_retrial(state: CaseState, pending: bool, date: str, what: str) -> None:

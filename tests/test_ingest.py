@@ -245,7 +245,9 @@ def test_the_helper_sends_every_type_of_event_as_values_that_make_it_again():
     from caselog import events as ev
 
     made = [ev.make(e["type"], {k: v for k, v in e.items() if k in ev.FIELDS[e["type"]]}) for e in example_events()]
-    made.append(ev.make("retrial_decided", {"decided_on": "2023-05-04", "result": "reversed", "disposition": "revoked"}))
+    made.append(ev.make("retrial_decided", {"decided_on": "2023-05-04", "result": "reversed", "disposition": "revoked",
+                                            "dispositions": {"市人民政府": "claims_dismissed"}}))
+    made.append(ev.make("defendant_added", {"added_on": "2023-05-04", "agency": "市人民政府", "role": "reconsideration"}))
     assert {event.TYPE for event in made} == set(ev.EVENT_TYPES)
     for event in made:
         values = ev.field_values(event)

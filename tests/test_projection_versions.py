@@ -35,8 +35,10 @@ def _with_a_new_figure(monkeypatch) -> None:
     counts = figures.COUNTS + ("with_plaintiff",)
     monkeypatch.setattr(figures, "COUNTS", counts)
     monkeypatch.setattr(figures, "KEYS", counts + figures.DERIVED)
-    date, names = figures.COUNTED["cases"]
-    monkeypatch.setattr(figures, "COUNTED", {**figures.COUNTED, "cases": (date, {**names, "with_plaintiff": "plaintiff IS NOT NULL"})})
+    (table, date, names), *city = figures.COUNTED[figures.CITY]
+    assert table == "cases"
+    counted = (table, date, {**names, "with_plaintiff": "plaintiff IS NOT NULL"})
+    monkeypatch.setattr(figures, "COUNTED", {**figures.COUNTED, figures.CITY: (counted, *city)})
     yearly = {"year": "INTEGER", "level": "TEXT", "agency": "TEXT", **{k: "INTEGER" for k in counts}, **figures.DERIVED_TYPES}
     monkeypatch.setattr(projections, "TABLES", {**projections.TABLES, "yearly_figures": yearly})
 
@@ -81,8 +83,9 @@ def test_projections_without_a_fingerprint_are_rebuilt_once(tmp_path):
 
 def test_the_fingerprint_follows_the_schema_and_the_counting(monkeypatch):
     before = projections.fingerprint()
-    date, names = figures.COUNTED["outcomes"]
-    monkeypatch.setattr(figures, "COUNTED", {**figures.COUNTED, "outcomes": (date, {**names, "losses": "0"})})
+    *agency, (table, date, names) = figures.COUNTED["agency"]
+    assert table == "defendant_outcomes"
+    monkeypatch.setattr(figures, "COUNTED", {**figures.COUNTED, "agency": (*agency, (table, date, {**names, "losses": "0"}))})
     assert projections.fingerprint() != before
 
 

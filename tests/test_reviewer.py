@@ -191,7 +191,7 @@ def test_every_canned_query_is_titled_described_parametrised_and_read_only():
     from datasette.utils import validate_sql_select
 
     assert set(queries.QUERIES) == {"rates_by_agency", "silent_heads", "recommendations_expected",
-                                    "losses_and_reversals", "case_trail", "corrections"}
+                                    "losses_and_reversals", "reconsideration_without_head", "case_trail", "corrections"}
     for name, q in queries.QUERIES.items():
         assert HAN.search(q["title"]) and LATIN.search(q["title"]), name
         assert HAN.search(q["description"]) and LATIN.search(q["description"]), name

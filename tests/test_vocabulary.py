@@ -21,6 +21,8 @@ CLI_CHOICES = {
     ("appeal-decision", "result"): ev.RESULTS,
     ("retrial-decision", "result"): ev.RESULTS,
     ("summary", "level"): figures.LEVEL_SCOPES,
+    ("file", "roles"): ev.ROLES,
+    ("add-defendant", "role"): ev.ROLES,
 }
 #: Choices that are about presentation, not the domain.
 NOT_VOCABULARY = {"fmt", "lang"}

@@ -15,8 +15,13 @@ _FIGURE_COLUMNS = ", ".join(f'"{key}"' for key in _FIRST + tuple(k for k in figu
 
 # Optional filters shared by the unit queries; level "all" or empty means every level.
 _UNIT_FILTERS = """
-  AND (:level IN ('', 'all') OR u.level = :level)
-  AND (:agency = '' OR u.agency = :agency)"""
+  AND (:level IN ('', 'all') OR u.level = :level)"""
+# The units a figure counts: the city's (one a case and level) or, given an agency, that agency's own
+# (one a case, level and defendant: a co-defendant case counts for each defendant).
+_UNITS_COUNTED = """(SELECT * FROM appearance_units WHERE :agency = ''
+      UNION ALL SELECT "case", level, agency, year, first_held_on, hearings, attendance, head, spoke, silent,
+        excused, head_left_or_refused, recommendation_expected
+      FROM defendant_units WHERE :agency <> '' AND agency = :agency) u"""
 
 _OFFICIALS = """(SELECT group_concat(DISTINCT h.official) FROM hearings h
    WHERE h."case" = u."case" AND h.level = u.level AND h.official IS NOT NULL) AS officials"""
@@ -47,21 +52,22 @@ ORDER BY appearance_rate IS NULL, coalesce(appearance_rate, 0), -coalesce(loss_r
         "params": ["year", "level", "agency"],
         "sql": f"""SELECT u.agency, u."case", u.level, u.attendance, u.first_held_on, u.hearings,
   {_OFFICIALS}
-FROM appearance_units u
+FROM {_UNITS_COUNTED}
 WHERE u.year = CAST(:year AS INTEGER) AND u.head = 1 AND u.silent = 1{_UNIT_FILTERS}
 ORDER BY u.agency, u.first_held_on, u."case", u.level""",
     },
     "recommendations_expected": {
-        "title": "应发司法建议 · Staff, lawyer only or nobody",
+        "title": "应发司法建议 · Units where art. 12 calls for a judicial recommendation",
         "description": (
-            "工作人员无正当理由代替负责人出庭、仅律师出庭或无人出庭,法院应发司法建议(第十二条)。"
-            " Units where staff stood in without an excuse, only a lawyer attended, or nobody did:"
-            " the court is expected to send a judicial recommendation (art. 12). level and agency are optional."
+            "工作人员无正当理由代替负责人出庭、仅律师出庭、无人出庭,或负责人中途退庭、拒绝解释说明,法院应发司法建议(第十二条)。"
+            " Units where staff stood in without a valid excuse, only a lawyer attended, nobody did, or a head"
+            " left early or refused to explain: the court is expected to send a judicial recommendation (art. 12)."
+            " level and agency are optional."
         ),
         "params": ["year", "level", "agency"],
-        "sql": f"""SELECT u.agency, u."case", u.level, u.attendance, u.excused, u.first_held_on, u.hearings,
-  {_OFFICIALS}
-FROM appearance_units u
+        "sql": f"""SELECT u.agency, u."case", u.level, u.attendance, u.excused, u.head_left_or_refused, u.first_held_on,
+  u.hearings, {_OFFICIALS}
+FROM {_UNITS_COUNTED}
 WHERE u.year = CAST(:year AS INTEGER) AND u.recommendation_expected = 1{_UNIT_FILTERS}
 ORDER BY u.agency, u.first_held_on, u."case", u.level""",
     },
@@ -79,11 +85,29 @@ ORDER BY u.agency, u.first_held_on, u."case", u.level""",
   (SELECT json_group_array(json_object('level', a.level, 'appeal_case', a.appeal_case,
      'filed_on', a.filed_on, 'decided_on', a.decided_on, 'result', a.result, 'disposition', a.disposition))
    FROM (SELECT * FROM appeals WHERE "case" = o."case" ORDER BY seq) a) AS appeals
-FROM outcomes o
+FROM (SELECT * FROM outcomes WHERE :agency = ''
+      UNION ALL SELECT "case", agency, year, concluded_on, first_disposition, disposition, first_loss, loss,
+        reduced_on_appeal, added_on_appeal, merits_judgment, withdrawn_after_change
+      FROM defendant_outcomes WHERE :agency <> '' AND agency = :agency) o
 WHERE o.year = CAST(:year AS INTEGER) AND (o.first_loss = 1 OR o.loss = 1)
-  AND (:agency = '' OR o.agency = :agency)
 ORDER BY o.reduced_on_appeal DESC, o.added_on_appeal DESC, o.agency, o.concluded_on, o."case"
 """,
+    },
+    "reconsideration_without_head": {
+        "title": "复议机关未派负责人出庭 · Co-defendant cases where the 复议机关 sent no head",
+        "description": (
+            "复议维持案件中作为共同被告的复议机关,在该审级没有负责人出庭的案件·审级。"
+            " Units (one case at one level) of cases where the reconsideration body (复议机关) is a co-defendant"
+            " and no head of it appeared. level is optional."
+        ),
+        "params": ["year", "level"],
+        "sql": f"""SELECT u.agency AS reconsideration_body, u."case", u.level, u.attendance, u.first_held_on,
+  (SELECT agency FROM defendants d WHERE d."case" = u."case" AND d.role IS NULL) AS first_defendant,
+  (SELECT d.attendance FROM defendant_units d WHERE d."case" = u."case" AND d.level = u.level
+     AND d.agency = (SELECT agency FROM defendants f WHERE f."case" = u."case" AND f.role IS NULL)) AS first_defendant_attendance
+FROM defendant_units u
+WHERE u.year = CAST(:year AS INTEGER) AND u.role = 'reconsideration' AND u.head = 0{_UNIT_FILTERS}
+ORDER BY u.agency, u.first_held_on, u."case", u.level""",
     },
     "case_trail": {
         "title": "案件审计轨迹 · One case's audit trail",

@@ -29,15 +29,17 @@ def demo_city(seed: int = 2022, first_year: int = 2019, last_year: int | None = 
     its lawyers), 150-300 cases a year with filings and losses falling and
     appearances rising, about 30% of conclusions appealed (upheld, reversed
     either way, remanded, withdrawn), a few retrials, duplicate entries and
-    misfiled cases retracted, and a few dozen late corrections.
+    misfiled cases retracted, and a few dozen late corrections.  About one case in
+    eight has the 市人民政府 as a co-defendant: it upheld the act on reconsideration.
     """
     today = today or dt.date.today()
     last_year = today.year - 1 if last_year is None else last_year
     if last_year < first_year:
         raise ValueError(f"last_year {last_year} is before first_year {first_year}")
     rng = random.Random(seed)
-    story = Story(rng, Docket(rng, gaps=True), today, duplicates=0.002, retrials=0.01)
+    story = Story(rng, Docket(rng, gaps=True), today, duplicates=0.002, retrials=0.01, reconsidered=0.12)
     agencies = [Agency(kind.name, kind, rng) for kind in KINDS]
+    government = next(i for i, kind in enumerate(KINDS) if kind.field == "政府" and kind.name.startswith("市"))
     records: list[tuple[int, dict]] = []
     for year in range(first_year, last_year + 1):
         progress = (year - first_year) / max(1, last_year - first_year)
@@ -51,7 +53,8 @@ def demo_city(seed: int = 2022, first_year: int = 2019, last_year: int | None = 
             index = kind_index(rng)
             court = pick(COURTS, COURT_WEIGHTS, rng)
             misfiled = agencies[(index + 1) % len(agencies)] if rng.random() < 0.002 else None
-            case = story.case(court, agencies[index], habits[index], filed_day, misfiled)
+            case = story.case(court, agencies[index], habits[index], filed_day, misfiled,
+                              (agencies[government], habits[government]))
             story.retract_duplicates(case)
             if rng.random() < 0.025:
                 story.amend(case, agencies[index])

@@ -57,7 +57,8 @@ def national(n_events: int = 1_000_000, seed: int = 1, today: dt.date | None = N
 def _national(n_events: int, seed: int, today: dt.date | None) -> Iterator[dict]:
     today = today or dt.date.today()
     rng = random.Random(seed)
-    story = Story(rng, Docket(rng, gaps=False), today, duplicates=0.001, retrials=0.005)
+    story = Story(rng, Docket(rng, gaps=False), today, duplicates=0.001, retrials=0.005, reconsidered=0.1)
+    government = next(i for i, kind in enumerate(KINDS) if kind.name == "市人民政府")
     courts = _national_courts(rng)
     first_year = today.year - 6
     first = dt.date(first_year, 1, 1).toordinal()
@@ -80,7 +81,10 @@ def _national(n_events: int, seed: int, today: dt.date | None) -> Iterator[dict]
         key = (index, year)
         if key not in habits:
             habits[key] = KINDS[index].habits(min(1.0, (year - first_year) / 5))
-        case = story.case(court, agencies[index], habits[key], filed_day)
+        if (government, year) not in habits:
+            habits[(government, year)] = KINDS[government].habits(min(1.0, (year - first_year) / 5))
+        case = story.case(court, agencies[index], habits[key], filed_day,
+                          government=(agencies[government], habits[(government, year)]))
         story.retract_duplicates(case)
         if rng.random() < 0.04:
             story.amend(case, agencies[index])

@@ -76,7 +76,7 @@ class Timeline:
     """One case's timeline: its events in log order, each with its recording time in seconds."""
 
     __slots__ = ("number", "rng", "last_day", "cap", "records", "last_ts", "filed_day",
-                 "filing", "hearings", "conclusions", "appeals", "duplicates")
+                 "filing", "hearings", "conclusions", "appeals", "duplicates", "defendants", "to_add", "added")
 
     def __init__(self, number: str, rng: random.Random, last_day: int, cap: int) -> None:
         self.number = number
@@ -92,6 +92,11 @@ class Timeline:
         self.conclusions: list[dict] = []
         self.appeals: list[dict] = []
         self.duplicates: list[dict] = []
+        # The defendants so far, the first first, each with its habits in court; and the 复议机关 the
+        # court will add after the first hearing, if it will.
+        self.defendants: list[tuple[Agency, Habits]] = []
+        self.to_add: tuple[Agency, Habits] | None = None
+        self.added: Agency | None = None
 
     def log(self, type_: str, day: int, fields: dict) -> dict:
         """Log an event that happened on ``day``, one to three days later."""
@@ -169,6 +174,8 @@ RESULT_WEIGHTS = {True: Weighted({"upheld": 64, "reversed": 16, "remanded": 7, "
 RETRIAL_WEIGHTS = Weighted({"upheld": 60, "reversed": 30, "remanded": 0, "withdrawn": 10})
 #: the new outcome when an appeal or retrial turns a non-loss into a loss
 REVERSED_INTO_LOSS = ("revoked", "confirmed_illegal", "ordered_to_perform")
+#: attendances the 复议机关 falls back on instead of its usual habits (复议机关出庭率低)
+RECONSIDERATION_ABSENT = Weighted({"lawyer_only": 5, "staff": 4, "none": 1})
 #: a plausible wrong entry for each disposition, for corrections
 DISPOSITION_FIXES = {
     "revoked": "partly_revoked", "partly_revoked": "revoked", "revoked_redo": "revoked",
@@ -199,16 +206,19 @@ class Story:
     """Writes random case timelines for one log: the docket, the horizon and how often rare things happen."""
 
     def __init__(self, rng: random.Random, docket: Docket, today: dt.date | None,
-                 duplicates: float, retrials: float) -> None:
+                 duplicates: float, retrials: float, reconsidered: float = 0.0) -> None:
         self.rng = rng
         self.docket = docket
         self.last_day, self.cap = horizon(today)
         self.duplicates = duplicates
         self.retrials = retrials
+        self.reconsidered = reconsidered  # the share of cases whose act the government upheld on reconsideration
 
     def case(self, court: Court, agency: Agency, habits: Habits, filed_day: int,
-             misfiled: Agency | None = None) -> Timeline:
-        """One case from filing to its end or the horizon; ``misfiled`` names a wrong defendant logged and retracted first."""
+             misfiled: Agency | None = None, government: tuple[Agency, Habits] | None = None) -> Timeline:
+        """One case from filing to its end or the horizon; ``misfiled`` names a wrong defendant logged and
+        retracted first.  Where the ``government`` upheld the act on reconsideration (复议维持), it is a
+        co-defendant (行政诉讼法 art. 26), named at filing or, now and then, added by the court later."""
         rng = self.rng
         cause = habits.cause_of(rng)
         compensation = cause == "行政赔偿"
@@ -219,6 +229,13 @@ class Story:
         if rng.random() < 0.7:
             filing["plaintiff"] = plaintiff(rng)
         filing["field"] = agency.kind.field
+        case.defendants.append((agency, habits))
+        if government is not None and government[0] is not agency and rng.random() < self.reconsidered:
+            if rng.random() < 0.15:
+                case.to_add = government
+            else:
+                filing["co_defendants"] = [{"agency": government[0].name, "role": "reconsideration"}]
+                case.defendants.append(government)
         try:
             if misfiled is not None:
                 wrong = case.log("case_filed", filed_day, {**filing, "agency": misfiled.name, "field": misfiled.kind.field})
@@ -259,26 +276,50 @@ class Story:
             hearings = 1 if x < 0.72 else 2 if x < 0.95 else 3
         for i in range(hearings):
             day += between(rng, 20, 75) if i == 0 else between(rng, 14, 45)
-            self._hearing(case, agency, habits, day, "first")
+            self._hearing(case, day, "first")
+            if case.to_add is not None:  # the court adds the 复议机关 the plaintiff left out
+                day += between(rng, 1, 10)
+                added, case.to_add = case.to_add, None
+                case.log("defendant_added", day, {"added_on": iso(day), "agency": added[0].name, "role": "reconsideration"})
+                case.defendants.append(added)
+                case.added = added[0]
         if not hearings:
             day += between(rng, 15, 120)
         elif rng.random() >= 0.1:  # else decided in court on the day of the hearing (当庭宣判)
             day += between(rng, 3, 40)
-        case.conclusions.append(case.log("case_concluded", day, {"decided_on": iso(day), "disposition": disposition}))
+        fields = {"decided_on": iso(day), "disposition": disposition}
+        if len(case.defendants) > 1 and disposition not in LOSS_SET and rng.random() < 0.1:
+            # art. 136: the act stands while the 复议决定 falls
+            fields["dispositions"] = {case.defendants[1][0].name: "revoked"}
+        case.conclusions.append(case.log("case_concluded", day, fields))
         return day, disposition
 
-    def _hearing(self, case: Timeline, agency: Agency, habits: Habits, day: int, level: str) -> None:
+    def _hearing(self, case: Timeline, day: int, level: str) -> None:
+        """A hearing day: one hearing_held for each defendant (naming it when there are several)."""
         rng = self.rng
-        attendance = habits.attendance_of(rng)
-        spoke = rng.random() < habits.spoke if attendance in HEADS else None
-        excuse = None
-        if attendance == "staff" and rng.random() < habits.excused:
-            excuse = EXCUSE_WEIGHTS.draw(rng)
-        fields = hearing_fields(agency, day, level, attendance, spoke, excuse, rng)
-        event = case.log("hearing_held", day, fields)
-        case.hearings.append((event, level == "first" and not case.conclusions))
-        if rng.random() < self.duplicates:
-            case.duplicates.append(case.log("hearing_held", day, fields))
+        several = len(case.defendants) > 1
+        for place, (agency, habits) in enumerate(case.defendants):
+            # A correction may date a first hearing earlier, but not one of a defendant the court added
+            # later: that would put it before the addition.
+            movable = level == "first" and not case.conclusions and agency is not case.added
+            attendance = habits.attendance_of(rng)
+            if place and rng.random() < 0.5:
+                attendance = RECONSIDERATION_ABSENT.draw(rng)
+            spoke = rng.random() < habits.spoke if attendance in HEADS else None
+            excuse = None
+            if attendance == "staff" and rng.random() < habits.excused:
+                excuse = EXCUSE_WEIGHTS.draw(rng)
+            fields = hearing_fields(agency, day, level, attendance, spoke, excuse, rng)
+            if several:
+                fields["agency"] = agency.name
+            if attendance in HEADS and rng.random() < 0.005:  # rare, and what art. 12 asks the court to report
+                fields["left_early" if rng.random() < 0.5 else "refused_to_explain"] = True
+            elif excuse and rng.random() < 0.1:
+                fields["excuse_rejected"] = True
+            event = case.log("hearing_held", day, fields)
+            case.hearings.append((event, movable, agency))
+            if rng.random() < self.duplicates:
+                case.duplicates.append(case.log("hearing_held", day, fields))
 
     def _appeal(self, case: Timeline, court: Court, agency: Agency, habits: Habits, day: int,
                 disposition: str, compensation: bool) -> tuple[int, str, str]:
@@ -289,10 +330,10 @@ class Story:
         case.appeals.append(case.log("appeal_filed", day, {"filed_on": iso(day), "appeal_case": number, "appellant": appellant}))
         if rng.random() < 0.45:
             day += between(rng, 20, 80)
-            self._hearing(case, agency, habits, day, "second")
+            self._hearing(case, day, "second")
             if rng.random() < 0.15:
                 day += between(rng, 14, 40)
-                self._hearing(case, agency, habits, day, "second")
+                self._hearing(case, day, "second")
             day += between(rng, 3, 60)
         else:
             day += between(rng, 30, 120)
@@ -308,7 +349,7 @@ class Story:
         rng = self.rng
         day += between(rng, 120, 400)
         if rng.random() < 0.7:
-            self._hearing(case, agency, habits, day, "retrial")
+            self._hearing(case, day, "retrial")
         day += between(rng, 20, 90)
         result = RETRIAL_WEIGHTS.draw(rng)
         fields = {"decided_on": iso(day), "result": result}
@@ -321,8 +362,8 @@ class Story:
         rng = self.rng
         x = rng.random()
         if x < 0.7 and case.hearings:
-            event, movable = case.hearings[int(rng.random() * len(case.hearings))]
-            type_, fields = _hearing_fix(event, movable, case.filed_day, agency, rng)
+            event, movable, attended_for = case.hearings[int(rng.random() * len(case.hearings))]
+            type_, fields = _hearing_fix(event, movable, case.filed_day, attended_for, rng)
         elif x < 0.85 and case.conclusions:
             event = case.conclusions[int(rng.random() * len(case.conclusions))]
             type_, fields = "event_corrected", {"changes": {"disposition": DISPOSITION_FIXES[event["disposition"]]},
@@ -383,7 +424,8 @@ def _hearing_fix(event: dict, movable: bool, filed_day: int, agency: Agency, rng
     if attendance in HEADS:
         if x < 0.45:
             official, title = agency.clerk(rng)
-            changes = {"attendance": "staff", "spoke": None, "official": official, "title": title}
+            changes = {"attendance": "staff", "spoke": None, "official": official, "title": title,
+                       **{flag: None for flag in ("left_early", "refused_to_explain") if flag in event}}
             return "event_corrected", {"changes": changes, "reason": "核对庭审笔录，实为工作人员出庭"}
         if x < 0.6:
             return "event_corrected", {"changes": {"spoke": not event["spoke"]}, "reason": "核对庭审笔录，更正负责人发言情况"}
@@ -401,6 +443,8 @@ def _hearing_fix(event: dict, movable: bool, filed_day: int, agency: Agency, rng
     changes = {"attendance": "deputy", "spoke": rng.random() < 0.5, "official": official, "title": title}
     if "excuse" in event:
         changes["excuse"] = None
+    if "excuse_rejected" in event:
+        changes["excuse_rejected"] = None
     return "event_corrected", {"changes": changes, "reason": "核对庭审笔录，实为副职负责人出庭"}
 
 
