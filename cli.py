@@ -19,8 +19,7 @@ import click
 
 from caselog import __version__
 from caselog.errors import CaselogError
-from caselog.events import LABELS_ZH
-from caselog.vocabulary import WORDS, label
+from caselog import vocabulary
 
 DEFAULT_DB = os.path.join("db", "caselog.db")
 
@@ -174,7 +173,7 @@ def _record(env: Env, case: str | None, type_: str, payload: dict, expect_versio
             problems: Iterable[tuple[str, str]] = ()) -> None:
     """Append the clerk's event, or refuse naming every bad value (the command's own ``problems`` too)."""
     from caselog import events as ev
-    from caselog import vocabulary, writer
+    from caselog import writer
 
     problems = list(problems)
     if case is not None:  # None only when the command could not find the event it names
@@ -259,7 +258,7 @@ class Words(click.Choice):
 
     def __init__(self, field: str):
         self.field = field
-        super().__init__(WORDS[field])
+        super().__init__(vocabulary.WORDS[field])
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return self.field.upper()
@@ -270,20 +269,13 @@ class Words(click.Choice):
     def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
         from click.shell_completion import CompletionItem
 
-        items = []
-        for word in self.choices:
-            zh = LABELS_ZH.get(word)
-            if word.startswith(incomplete):
-                items.append(CompletionItem(word, help=zh))
-            elif zh and incomplete and zh.startswith(incomplete):
-                items.append(CompletionItem(zh, help=word))
-        return items
+        return [CompletionItem(value, help=meaning) for value, meaning in vocabulary.completions(self.field, incomplete)]
 
 
 def words_option(*decls: str, help: str, **kw: Any) -> Callable:
     """An option whose value is a word of the vocabulary; its help lists every word with its Chinese."""
     field = decls[-1].lstrip("-").replace("-", "_")
-    listing = ", ".join(label(word) for word in WORDS[field])
+    listing = ", ".join(vocabulary.label(word) for word in vocabulary.WORDS[field])
     return click.option(*decls, type=Words(field), help=f"{help} One of: {listing}.", **kw)
 
 
@@ -411,7 +403,6 @@ def _target(env: Env, event_id: str, problems: list[tuple[str | None, str]]) -> 
 def _parse_set(values: tuple[str, ...], target: Any, problems: list[tuple[str | None, str]]) -> dict:
     """--set FIELD=VALUE as a correction's changes, each read as the target's own field is read."""
     from caselog import events as ev
-    from caselog import vocabulary
 
     changes: dict = {}
     for item in values:

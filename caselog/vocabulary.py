@@ -97,6 +97,15 @@ def word(field: str, value: str) -> str:
     raise ValueError(f"unknown value {ev.shown(value)}: expected one of {', '.join(map(label, WORDS[field]))}")
 
 
+def completions(field: str, start: str) -> list[tuple[str, str | None]]:
+    """The words a clerk may mean by the start of one, as (what to type, what it means)."""
+    key = _key(start)
+    meant = {word for spelling, word in _SPELLINGS[field].items() if spelling.startswith(key)}
+    # Offer what the clerk is typing: the English word for Latin letters, else the Chinese.
+    return [(word, ev.LABELS_ZH.get(word)) if start.isascii() else (ev.LABELS_ZH.get(word, word), word)
+            for word in WORDS[field] if word in meant]
+
+
 class EntryError(InputError):
     """An entry with one or more bad values; ``problems`` holds (field or None, why) for each."""
 

@@ -208,7 +208,8 @@ def test_completion_offers_words_agencies_and_case_numbers(history):
     assert completions(["hearing", C, "--attendance"], "") == ["principal", "deputy", "other_head", "staff", "lawyer_only", "none"]
     assert completions(["hearing", C, "--attendance"], "副") == ["副职负责人"]
     assert completions(["conclude", C, "--disposition"], "revoked") == ["revoked", "revoked_redo"]
-    assert "政府信息公开" in completions(["file", "x", "--cause"], "政府")
+    assert completions(["file", "x", "--cause"], "政府") == completions(["file", "x", "--cause"], "信息") == ["政府信息公开"]
+    assert completions(["appeal", C, "--appellant"], "被") == ["被告机关"]
     assert completions([*db, "file", "x", "--agency"], "") == ["区人民政府", "市公安局"]
     assert completions([*db, "summary", "--agency"], "市") == ["市公安局"]
     assert completions([*db, "hearing"], "(2022)") == [C]
