@@ -8,6 +8,7 @@ import getpass
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -18,6 +19,7 @@ import click
 
 from caselog import __version__
 from caselog.errors import CaselogError
+from caselog import vocabulary
 
 DEFAULT_DB = os.path.join("db", "caselog.db")
 
@@ -79,6 +81,9 @@ def cli(ctx: click.Context, db: str, clerk: str) -> None:
     """caselog: an append-only, tamper-evident log of administrative litigation
     cases (行政诉讼) and the yearly figures reviewers publish.
 
+    Words may be typed in English or Chinese, labels or short forms (副职, 撤销,
+    改判, 被告); dates as 2022-05-10, 2022/5/10 or 2022年5月10日.
+
     \b
     Example:
         caselog file '(2022)浙0302行初123号' --filed-on 2022-03-01 \\
@@ -139,21 +144,50 @@ def clerk_options(fn: Callable) -> Callable:
     return fn
 
 
-def _record(env: Env, case: str | None, type_: str, payload: dict, expect_version: int | None, as_json: bool) -> None:
+#: Fields whose option is named otherwise; every other field is the option of its own name.
+FIELD_PARAMS = {"target": "event_id", "changes": "sets", "dispositions": "outcomes"}
+_QUOTED = re.compile(r"""('[^']*'|"[^"]*")""")
+
+
+def _options(command: click.Command) -> dict[str, str]:
+    """Each field's name on the command line: held_on -> --held-on, spoke -> --spoke/--silent, case -> CASE."""
+    names = {param.name: "/".join(param.opts + param.secondary_opts) if isinstance(param, click.Option)
+             else param.human_readable_name for param in command.params}
+    return {**names, **{field: names[param] for field, param in FIELD_PARAMS.items() if param in names}}
+
+
+def _refusal(problems: list[tuple[str | None, str]], fields: Iterable[str]) -> click.ClickException:
+    """One line that names every problem by its option, so one try fixes them all."""
+    options = _options(click.get_current_context().command)
+    words = re.compile(r"\b(" + "|".join(sorted(fields, key=len, reverse=True)) + r")\b")
+
+    def in_options(text: str) -> str:  # field names in a message about several, outside quoted values
+        return "".join(part if part[:1] in "'\"" else words.sub(lambda m: options.get(m[1], m[1]), part)
+                       for part in _QUOTED.split(text))
+
+    return click.ClickException(_one_line("; ".join(
+        in_options(why) if field is None else f"{options.get(field, field)}: {why}" for field, why in problems)))
+
+
+def _record(env: Env, case: str | None, type_: str, payload: dict, expect_version: int | None, as_json: bool,
+            problems: Iterable[tuple[str, str]] = ()) -> None:
+    """Append the clerk's event, or refuse naming every bad value (the command's own ``problems`` too)."""
     from caselog import events as ev
     from caselog import writer
-    from caselog.errors import InputError
 
+    problems = list(problems)
+    if case is not None:  # None only when the command could not find the event it names
+        try:
+            case = ev.case_number(case)
+        except ValueError as error:
+            problems.append(("case", str(error)))
     try:
-        event = ev.make(type_, {k: v for k, v in payload.items() if v is not None})
-        if case is None:
-            target = writer.find(env.conn(), event.target)
-            if target is None:
-                raise InputError(f"unknown event {event.target}")
-            case = target.case
-        case = ev.case_number(case)
-    except ValueError as error:
-        raise InputError(str(error)) from None
+        event = vocabulary.read(type_, {k: v for k, v in payload.items() if v is not None})
+    except vocabulary.EntryError as error:
+        reported = {field for field, _ in problems}
+        problems += [(field, why) for field, why in error.problems if field not in reported]
+    if problems:
+        raise _refusal(problems, ev.FIELDS[type_])
     [recorded] = writer.append(env.conn(), [writer.Proposed(event, case, env.clerk, expect_version=expect_version)])
     if type_ == "case_filed" and ev.case_year(case) != int(event.filed_on[:4]):
         message(f"warning: {case} is numbered for {ev.case_year(case)} but filed on {event.filed_on}; "
@@ -166,24 +200,96 @@ def _record(env: Env, case: str | None, type_: str, payload: dict, expect_versio
         click.echo(f"recorded {out['type']} {out['event_id']} for {out['case']} (version {out['version']}, position {out['position']})")
 
 
-CASE = click.argument("case")
+def _open_for_completion(ctx: click.Context) -> sqlite3.Connection | None:
+    """The --db the command line names, read-only, or None: a completion never creates or waits."""
+    from caselog import database
+
+    path = ctx.find_root().params.get("db") or DEFAULT_DB
+    try:
+        conn = database.read_only(path)
+        conn.execute("PRAGMA busy_timeout = 200")
+        return conn
+    except sqlite3.Error:
+        return None
+
+
+def _completing(find: Callable[[sqlite3.Connection, str], list[str]]) -> Callable:
+    """A shell_complete callback offering what ``find`` reads from the log; nothing if it cannot."""
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+        conn = _open_for_completion(ctx)
+        if conn is None:
+            return []
+        try:
+            return find(conn, incomplete)
+        except sqlite3.Error:  # not a caselog file, or one without projections yet
+            return []
+        finally:
+            conn.close()
+
+    return complete
+
+
+def _complete_cases(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    from caselog import lookup
+
+    return _completing(lookup.cases)(ctx, param, incomplete)
+
+
+def _complete_agencies(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    from caselog import lookup
+
+    return _completing(lookup.agencies)(ctx, param, incomplete)
+
+
+NEW_CASE = click.argument("case")
+CASE = click.argument("case", shell_complete=_complete_cases)
 
 
 def _choice(values: Iterable[str]) -> click.Choice:
     return click.Choice(list(values))
 
 
+class Words(click.Choice):
+    """A word of the vocabulary, in English, as its Chinese label or a short form (副职, 撤销).
+
+    The command reads it (``vocabulary.word``) with its other values, so that one refusal names
+    every bad one; this type gives the help, the choices and the completions.
+    """
+
+    def __init__(self, field: str):
+        self.field = field
+        super().__init__(vocabulary.WORDS[field])
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return self.field.upper()
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return value
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(value, help=meaning) for value, meaning in vocabulary.completions(self.field, incomplete)]
+
+
+def words_option(*decls: str, help: str, **kw: Any) -> Callable:
+    """An option whose value is a word of the vocabulary; its help lists every word with its Chinese."""
+    field = decls[-1].lstrip("-").replace("-", "_")
+    listing = ", ".join(vocabulary.label(word) for word in vocabulary.WORDS[field])
+    return click.option(*decls, type=Words(field), help=f"{help} One of: {listing}.", **kw)
+
+
 @cli.command(name="file")
-@CASE
+@NEW_CASE
 @click.option("--filed-on", required=True, metavar="DATE", help="The date the court received the case.")
 @click.option("--court", required=True, help="The court of first instance.")
-@click.option("--agency", required=True, help="The defendant agency.")
-@click.option("--cause", required=True, help="案由: one of the 22 causes (e.g. 行政处罚).")
+@click.option("--agency", required=True, shell_complete=_complete_agencies, help="The defendant agency.")
+@words_option("--cause", required=True, help="案由 (法发〔2020〕44号).")
 @click.option("--plaintiff", help="The plaintiff.")
 @click.option("--field", help="The agency's management field, e.g. 公安.")
 @click.option("--co-defendant", "co_defendants", multiple=True, metavar="NAME",
               help="Another defendant (repeatable), each with the --role given in the same place.")
-@click.option("--role", "roles", multiple=True, type=_choice(("reconsideration", "joint")),
+@click.option("--role", "roles", multiple=True, type=Words("role"),
               help="A co-defendant's role: reconsideration (复议机关) or joint (共同被告).")
 @clerk_options
 @pass_env
@@ -201,18 +307,23 @@ def file_(env: Env, case: str, filed_on: str, court: str, agency: str, cause: st
     if len(roles) != len(co_defendants):
         raise click.UsageError(f"give one --role for each --co-defendant ({len(co_defendants)} co-defendant(s), "
                                f"{len(roles)} role(s))")
-    others = [{"agency": name, "role": role} for name, role in zip(co_defendants, roles)] or None
+    problems: list[tuple[str | None, str]] = []
+    others = []
+    for name, role in zip(co_defendants, roles):
+        try:
+            others.append({"agency": name, "role": vocabulary.word("role", role)})
+        except ValueError as error:
+            problems.append(("roles", str(error)))
     _record(env, case, "case_filed", dict(filed_on=filed_on, court=court, agency=agency, cause=cause,
-                                          plaintiff=plaintiff, field=field, co_defendants=others),
-            expect_version, as_json)
+                                          plaintiff=plaintiff, field=field, co_defendants=others or None),
+            expect_version, as_json, problems)
 
 
 @cli.command(name="add-defendant")
 @CASE
 @click.option("--added-on", required=True, metavar="DATE", help="The date the court added the defendant.")
 @click.option("--agency", required=True, help="The added defendant agency.")
-@click.option("--role", required=True, type=_choice(("reconsideration", "joint")),
-              help="reconsideration (复议机关) or joint (共同被告).")
+@words_option("--role", required=True, help="The added defendant's role.")
 @clerk_options
 @pass_env
 def add_defendant(env: Env, case: str, added_on: str, agency: str, role: str, expect_version: int | None,
@@ -230,17 +341,15 @@ def add_defendant(env: Env, case: str, added_on: str, agency: str, role: str, ex
 @cli.command()
 @CASE
 @click.option("--held-on", required=True, metavar="DATE", help="The hearing date.")
-@click.option("--level", type=_choice(("first", "second", "retrial")), default="first", show_default=True)
-@click.option("--attendance", required=True,
-              type=_choice(("principal", "deputy", "other_head", "staff", "lawyer_only", "none")),
-              help="The highest-ranked person attending for the agency.")
+@words_option("--level", default="first", show_default=True, help="The instance the hearing belongs to.")
+@words_option("--attendance", required=True, help="The highest-ranked person attending for the agency.")
 @click.option("--official", help="Who attended, e.g. 王某.")
 @click.option("--title", help="Their post (职务), e.g. 副局长.")
 @click.option("--spoke/--silent", default=None, help="Whether the head spoke (required when a head attended).")
-@click.option("--excuse", type=_choice(("force_majeure", "accident", "official_duty", "other")),
-              help="Why the head did not attend.")
+@words_option("--excuse", help="Why the head did not attend.")
 @click.option("--excuse-rejected", is_flag=True, help="The court found the excuse invalid (不成立).")
-@click.option("--agency", help="The defendant whose attendance this records (required when the case has several).")
+@click.option("--agency", shell_complete=_complete_agencies,
+              help="The defendant whose attendance this records (required when the case has several).")
 @click.option("--left-early", is_flag=True, help="The head left before the end without leave (中途退庭).")
 @click.option("--refused-to-explain", is_flag=True, help="The head refused to explain when the court asked.")
 @clerk_options
@@ -265,22 +374,25 @@ def hearing(env: Env, case: str, held_on: str, level: str, attendance: str, offi
 def disposition_option(required: bool) -> Callable:
     def options(fn: Callable) -> Callable:
         fn = click.option("--outcome", "outcomes", multiple=True, metavar="AGENCY=NAME",
-                          help="A defendant whose outcome differs from --disposition (repeatable)"
-                               + ("." if required else ", only with --result reversed."))(fn)
-        return click.option("--disposition", required=required, metavar="NAME",
-                            help="The outcome, e.g. revoked, claims_dismissed, withdrawn_after_change"
-                                 + ("." if required else " (only with --result reversed)."))(fn)
+                          help="A defendant whose outcome differs from --disposition (repeatable), e.g. "
+                               "市人民政府=撤销" + ("." if required else "; only with --result reversed."))(fn)
+        return words_option("--disposition", required=required,
+                            help="The outcome (裁判结果)" + ("." if required else ", only with --result reversed."))(fn)
     return options
 
 
-def _outcomes(values: tuple[str, ...]) -> dict[str, str] | None:
-    """--outcome AGENCY=NAME options as the event's ``dispositions``."""
+def _outcomes(values: tuple[str, ...], problems: list[tuple[str | None, str]]) -> dict[str, str] | None:
+    """--outcome AGENCY=NAME options as the event's ``dispositions``, each disposition read as a word."""
     out: dict[str, str] = {}
     for item in values:
         agency, sep, disposition = item.rpartition("=")
         if not sep or not agency.strip() or not disposition.strip():
-            raise click.BadParameter(f"{item!r} is not AGENCY=DISPOSITION", param_hint="--outcome")
-        out[agency.strip()] = disposition.strip()
+            problems.append(("dispositions", f"{item!r} is not AGENCY=DISPOSITION"))
+            continue
+        try:
+            out[agency.strip()] = vocabulary.word("disposition", disposition.strip())
+        except ValueError as error:
+            problems.append(("dispositions", f"{agency.strip()}: {error}"))
     return out or None
 
 
@@ -300,15 +412,17 @@ def conclude(env: Env, case: str, decided_on: str, disposition: str, outcomes: t
         caselog conclude '(2022)浙0302行初124号' --decided-on 2022-08-01 \\
             --disposition claims_dismissed --outcome 市人民政府=revoked
     """
+    problems: list[tuple[str | None, str]] = []
     _record(env, case, "case_concluded", dict(decided_on=decided_on, disposition=disposition,
-                                              dispositions=_outcomes(outcomes)), expect_version, as_json)
+                                              dispositions=_outcomes(outcomes, problems)), expect_version, as_json,
+            problems)
 
 
 @cli.command()
 @CASE
 @click.option("--filed-on", required=True, metavar="DATE")
 @click.option("--appeal-case", required=True, metavar="NUMBER", help="The second-instance case number (行终).")
-@click.option("--appellant", required=True, type=_choice(("plaintiff", "agency", "both")))
+@words_option("--appellant", required=True, help="Who appealed.")
 @clerk_options
 @pass_env
 def appeal(env: Env, case: str, filed_on: str, appeal_case: str, appellant: str, expect_version: int | None,
@@ -328,14 +442,15 @@ def _decision_command(name: str, type_: str, summary: str, example: str) -> None
     @cli.command(name=name, help=f"{summary}\n\n\b\nExample:\n    {example}")
     @CASE
     @click.option("--decided-on", required=True, metavar="DATE")
-    @click.option("--result", required=True, type=_choice(("upheld", "reversed", "remanded", "withdrawn")))
+    @words_option("--result", required=True, help="The decision on the case.")
     @disposition_option(required=False)
     @clerk_options
     @pass_env
     def command(env: Env, case: str, decided_on: str, result: str, disposition: str | None,
                 outcomes: tuple[str, ...], expect_version: int | None, as_json: bool) -> None:
+        problems: list[tuple[str | None, str]] = []
         _record(env, case, type_, dict(decided_on=decided_on, result=result, disposition=disposition,
-                                       dispositions=_outcomes(outcomes)), expect_version, as_json)
+                                       dispositions=_outcomes(outcomes, problems)), expect_version, as_json, problems)
 
 
 _decision_command("appeal-decision", "appeal_decided", "Log the decision on the pending appeal (appeal_decided).",
@@ -349,34 +464,61 @@ _JSON_FIELDS = {"co_defendants": '[{"agency": "市人民政府", "role": "recons
                 "dispositions": '{"市人民政府": "revoked"}'}
 
 
-def _parse_set(values: tuple[str, ...]) -> dict:
+def _target(env: Env, event_id: str, problems: list[tuple[str | None, str]]) -> Any:
+    """The logged event an id or a unique prefix of it names, or None with the problem noted."""
+    from caselog import lookup
+    from caselog.errors import InputError
+
+    try:
+        return lookup.event(env.conn(), event_id)
+    except InputError as error:
+        problems.append(("target", str(error)))
+        return None
+
+
+def _parse_set(values: tuple[str, ...], target: Any, problems: list[tuple[str | None, str]]) -> dict:
+    """--set FIELD=VALUE as a correction's changes, each read as the target's own field is read."""
+    from caselog import events as ev
+
     changes: dict = {}
     for item in values:
         field, sep, value = item.partition("=")
-        if not sep or not field.strip():
-            raise click.BadParameter(f"{item!r} is not FIELD=VALUE", param_hint="--set")
         field = field.strip()
-        if value == "":
+        if not sep or not field:
+            problems.append(("changes", f"{item!r} is not FIELD=VALUE"))
+        elif value == "":
             changes[field] = None
         elif field in _BOOLEAN_FIELDS:
-            if value.lower() not in ("true", "false"):
-                raise click.BadParameter(f"{field} is true or false, not {value!r}", param_hint="--set")
-            changes[field] = value.lower() == "true"
+            try:
+                changes[field] = vocabulary.truth(value)
+            except ValueError as error:
+                problems.append((f"--set {field}", str(error)))
         elif field in _JSON_FIELDS:
             try:
                 changes[field] = json.loads(value)
             except ValueError:
-                raise click.BadParameter(f"{field} takes JSON, e.g. {_JSON_FIELDS[field]}", param_hint="--set") from None
+                problems.append((f"--set {field}", f"takes JSON, e.g. {_JSON_FIELDS[field]}"))
         else:
             changes[field] = value
-    return changes
+    if target is None or target.type in ev.META_TYPES or not set(changes) <= set(ev.FIELDS[target.type]):
+        return changes  # the rules refuse what is left, naming it
+    try:
+        corrected = vocabulary.read(target.type, {k: v for k, v in {**ev.payload(target.event), **changes}.items()
+                                                  if v is not None})
+    except vocabulary.EntryError as error:
+        # Whether the fields agree is news only when each --set value was good.
+        problems += [(f"--set {field}", why) if field else (None, f"the corrected {target.type} would be invalid: {why}")
+                     for field, why in error.problems if field or not problems]
+        return changes
+    return {field: None if value is None else getattr(corrected, field) for field, value in changes.items()}
 
 
 @cli.command()
 @click.argument("event_id")
 @click.option("--set", "sets", multiple=True, required=True, metavar="FIELD=VALUE",
-              help="A field's new value; FIELD= removes an optional field; spoke=true|false; "
-                   "co_defendants and dispositions take JSON.")
+              help="A field's new value, as its option takes it (attendance=副职, held_on=2022/5/10); "
+                   "FIELD= removes an optional field; spoke=true|false (是|否), likewise left_early, "
+                   "refused_to_explain, excuse_rejected; co_defendants and dispositions take JSON.")
 @click.option("--reason", required=True, help="Why the correction is needed.")
 @clerk_options
 @pass_env
@@ -384,12 +526,18 @@ def correct(env: Env, event_id: str, sets: tuple[str, ...], reason: str, expect_
             as_json: bool) -> None:
     """Correct a logged event (event_corrected); the log itself never changes.
 
+    EVENT_ID may be the first 8 or more characters of the id, if no other event's id begins with them.
+
     \b
     Example:
-        caselog correct 0b6f…  --set attendance=staff --set spoke= --reason 录入有误
+        caselog correct 01a2420e-b9ee --set attendance=staff --set spoke= --reason 录入有误
     """
-    _record(env, None, "event_corrected", dict(target=event_id, changes=_parse_set(sets), reason=reason),
-            expect_version, as_json)
+    problems: list[tuple[str | None, str]] = []
+    target = _target(env, event_id, problems)
+    changes = _parse_set(sets, target, problems)
+    _record(env, target and target.case, "event_corrected",
+            dict(target=target.event_id if target else event_id, changes=changes, reason=reason),
+            expect_version, as_json, problems)
 
 
 @cli.command()
@@ -400,11 +548,16 @@ def correct(env: Env, event_id: str, sets: tuple[str, ...], reason: str, expect_
 def retract(env: Env, event_id: str, reason: str, expect_version: int | None, as_json: bool) -> None:
     """Retract a logged event (event_retracted): it stays in the log but no longer counts.
 
+    EVENT_ID may be the first 8 or more characters of the id, if no other event's id begins with them.
+
     \b
     Example:
-        caselog retract 0b6f… --reason 重复录入
+        caselog retract 01a2420e-b9ee --reason 重复录入
     """
-    _record(env, None, "event_retracted", dict(target=event_id, reason=reason), expect_version, as_json)
+    problems: list[tuple[str | None, str]] = []
+    target = _target(env, event_id, problems)
+    _record(env, target and target.case, "event_retracted",
+            dict(target=target.event_id if target else event_id, reason=reason), expect_version, as_json, problems)
 
 
 # --- reading ------------------------------------------------------------------
@@ -428,7 +581,7 @@ def show(env: Env, case: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--case", help="Only this case.")
+@click.option("--case", shell_complete=_complete_cases, help="Only this case.")
 @click.option("--type", "type_", help="Only events of this type, e.g. hearing_held.")
 @click.option("--clerk", "clerk", help="Only events logged by this clerk.")
 @click.option("--since", metavar="TIME", help="Recorded at or after (ISO date or time, UTC).")
@@ -546,12 +699,12 @@ def rebuild(env: Env) -> None:
 
 
 @cli.command()
-@click.option("--year", type=int, help="The year to report.")
+@click.option("--year", type=int, help="The year to report (default: the latest complete year).")
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="A period's first day (with --to).")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="A period's last day; compared with the same dates a year earlier.")
 @click.option("--level", type=_choice(("all", "first")), default="all", show_default=True,
               help="Which hearings count for the appearance figures.")
-@click.option("--agency", help="Only this agency.")
+@click.option("--agency", shell_complete=_complete_agencies, help="Only this agency.")
 @click.option("--as-of", metavar="TIME", help="Compute from the events recorded at or before this time (UTC; a date means its end).")
 @click.option("--format", "fmt", type=_choice(("text", "markdown", "json", "csv")), default="text", show_default=True)
 @click.option("--lang", type=_choice(("zh", "en")), default="zh", show_default=True, help="Language of text and Markdown.")
@@ -562,18 +715,22 @@ def summary(env: Env, year: int | None, start: dt.datetime | None, end: dt.datet
 
     \b
     Examples:
+        caselog summary
         caselog summary --year 2022
         caselog summary --year 2022 --format json --as-of 2023-01-15
         caselog summary --from 2022-01-01 --to 2022-06-30 --format markdown
     """
-    from caselog import report
+    from caselog import demo, report
     from caselog import summary as summaries
 
-    if year is None and start is None and end is None:
-        raise click.UsageError("give --year, or --from and --to")
     if (start is None) != (end is None):
         raise click.UsageError("--from and --to go together")
-    result = summaries.summary(env.conn(create=False), year=year, start=start and start.date(),
+    conn = env.conn(create=False)
+    if year is None and start is None:
+        year = demo.latest_complete_year(conn)
+        if year is None:
+            raise click.ClickException("the log has no figures yet: log a case first, or give --year")
+    result = summaries.summary(conn, year=year, start=start and start.date(),
                                end=end and end.date(), level=level, agency=agency, as_of=as_of)
     click.echo(report.render(result, fmt, lang), nl=False)
 
@@ -661,6 +818,23 @@ def backup(env: Env, path: str, force: bool) -> None:
     head = backups.backup(env.conn(create=False), path, force=force)
     message(f"backed up {head.position} events to {path}, chain intact")
     click.echo(f"head {head}")
+
+
+@cli.command()
+@click.argument("shell", type=_choice(("bash", "zsh", "fish")))
+def completion(shell: str) -> None:
+    """Print the shell completion script: commands, options, their words, agencies and case numbers.
+
+    \b
+    Examples:
+        eval "$(caselog completion bash)"        # in ~/.bashrc
+        eval "$(caselog completion zsh)"         # in ~/.zshrc
+        caselog completion fish > ~/.config/fish/completions/caselog.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    script = get_completion_class(shell)(cli, {}, "caselog", "_CASELOG_COMPLETE")
+    click.echo(script.source())
 
 
 if __name__ == "__main__":

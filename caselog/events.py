@@ -389,7 +389,7 @@ class HearingHeld:
 
     def __attrs_post_init__(self) -> None:
         if self.attendance in HEADS and self.spoke is None:
-            raise ValueError(f"spoke is required when a head ({self.attendance}) attended: give true or false")
+            raise ValueError(f"spoke is required when a head ({self.attendance}) attended")
         if self.attendance not in HEADS and self.spoke is not None:
             raise ValueError(f"spoke is only for a head; attendance {self.attendance!r} is not a head")
         for flag in ("left_early", "refused_to_explain"):

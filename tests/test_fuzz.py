@@ -17,6 +17,7 @@ import gc
 import json
 import re
 import sqlite3
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -82,6 +83,11 @@ def valid_text(text: str) -> bool:
         r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff\ud800-\udfff]", text)
 
 
+def valid_agency(text: str) -> bool:
+    """An agency name is compared and stored without whitespace, after NFKC."""
+    return valid_text("".join(unicodedata.normalize("NFKC", text).split()) or text)
+
+
 def parses_as(text: str, number: int) -> bool:
     try:
         return int(text) == number
@@ -115,6 +121,8 @@ def bad(kind: str) -> st.SearchStrategy[str]:
     """Values (strings, but for ``changes``) that are never valid for ``kind`` on the prepared log."""
     if kind == "text":
         return bad_text.filter(lambda s: not valid_text(s))
+    if kind == "agency":
+        return bad_text.filter(lambda s: not valid_agency(s))
     if kind in ("date", "date_any"):
         earliest = FILED_ON if kind == "date" else "1990-01-01"
         dates = st.one_of(anything, future, impossible, *([before_filing] if kind == "date" else []))
@@ -139,13 +147,13 @@ def bad(kind: str) -> st.SearchStrategy[str]:
                              "filed_on=", "cause=", SQL]),
             bad("date_any").map(lambda v: f"filed_on={v}"),
             bad("cause").map(lambda v: f"cause={v}"),
-            bad("text").filter(lambda v: v != "").map(lambda v: f"agency={v}"),
+            bad("agency").filter(lambda v: v != "").map(lambda v: f"agency={v}"),
         )
     if kind == "changes":  # of the filing, in an import line
         return st.one_of(
             st.sampled_from([{}, {"case": NEW_CASE}, {"type": "hearing_held"}, {"event_id": str(uuid.uuid4())},
                              {"recorded_by": "x"}, {"colour": "red"}, {"spoke": True}, {"court": None}, {"cause": "行政"}]),
-            bad("text").map(lambda v: {"agency": v}),
+            bad("agency").map(lambda v: {"agency": v}),
             bad("date_any").map(lambda v: {"filed_on": v}),
         )
     return anything  # appeal_case: the prepared case has no conclusion to appeal anyway
@@ -220,7 +228,7 @@ def assert_refused(result, shown_args=()) -> str:
 #: command -> slots (option, or None for the argument; kind; valid value; required).
 COMMANDS = {
     "file": [(None, "new_case", NEW_CASE, True), ("--filed-on", "date_any", FILED_ON, True),
-             ("--court", "text", "某某区人民法院", True), ("--agency", "text", "市公安局", True),
+             ("--court", "text", "某某区人民法院", True), ("--agency", "agency", "市公安局", True),
              ("--cause", "cause", "行政处罚", True), ("--plaintiff", "text", "张某", False),
              ("--field", "text", "公安", False), ("--expect-version", "version0", "0", False)],
     "hearing": [(None, "case", CASE, True), ("--held-on", "date", "2022-05-10", True),

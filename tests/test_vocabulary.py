@@ -1,31 +1,37 @@
 """One vocabulary: the command line's choices and the generators' tables offer exactly the words of
-caselog.events (and figures.LEVEL_SCOPES), so a word added there cannot be missing here."""
+caselog.events (and figures.LEVEL_SCOPES), so a word added there cannot be missing here; and every
+word is read from its Chinese label and short forms (caselog.vocabulary), and shown with its label."""
 
 from __future__ import annotations
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from caselog import events as ev
-from caselog import figures
+from caselog import figures, vocabulary
 from caselog.synthetic import agencies, story
 from cli import cli
 
 #: The words each choice of the command line must offer, in the vocabulary's order (the help shows
 #: it: attendances highest rank first).  summary's --level is a scope of the figures, not a level.
 CLI_CHOICES = {
+    ("file", "cause"): ev.CAUSES,
     ("hearing", "level"): ev.LEVELS,
     ("hearing", "attendance"): ev.ATTENDANCES,
     ("hearing", "excuse"): ev.EXCUSES,
+    ("conclude", "disposition"): ev.DISPOSITIONS,
     ("appeal", "appellant"): ev.APPELLANTS,
     ("appeal-decision", "result"): ev.RESULTS,
+    ("appeal-decision", "disposition"): ev.DISPOSITIONS,
     ("retrial-decision", "result"): ev.RESULTS,
+    ("retrial-decision", "disposition"): ev.DISPOSITIONS,
     ("summary", "level"): figures.LEVEL_SCOPES,
     ("file", "roles"): ev.ROLES,
     ("add-defendant", "role"): ev.ROLES,
 }
-#: Choices that are about presentation, not the domain.
-NOT_VOCABULARY = {"fmt", "lang"}
+#: Choices that are about presentation or the shell, not the domain.
+NOT_VOCABULARY = {"fmt", "lang", "shell"}
 
 
 def _choices(group: click.Group, path: str = "") -> dict[tuple[str, str], tuple[str, ...]]:
@@ -42,6 +48,42 @@ def _choices(group: click.Group, path: str = "") -> dict[tuple[str, str], tuple[
 def test_every_cli_choice_is_its_vocabulary():
     """A new choice must be listed above; a listed one that went away fails too."""
     assert _choices(cli) == CLI_CHOICES
+
+
+def test_every_word_of_the_domain_is_a_clerks_word():
+    """Each word choice of the command line reads the vocabulary of the field of its name."""
+    words = {key: choices for key, choices in CLI_CHOICES.items() if key[0] != "summary"}
+    field = {"roles": "role"}  # a repeatable option is named in the plural
+    assert {(command, name): vocabulary.WORDS[field.get(name, name)] for command, name in words} == words
+    assert set(vocabulary.WORDS) == {field.get(name, name) for _, name in words}
+
+
+@pytest.mark.parametrize("field", sorted(vocabulary.WORDS))
+def test_every_word_reads_from_itself_its_chinese_label_and_its_short_forms(field):
+    for word in vocabulary.WORDS[field]:
+        assert vocabulary.word(field, word) == word
+        if word in ev.LABELS_ZH:
+            assert vocabulary.word(field, ev.LABELS_ZH[word]) == word, ev.LABELS_ZH[word]
+    for short, word in vocabulary.SHORT_FORMS[field].items():
+        assert word in vocabulary.WORDS[field], short
+        assert vocabulary.word(field, short) == word, short
+
+
+@pytest.mark.parametrize("field", sorted(vocabulary.WORDS))
+def test_no_short_form_shadows_a_word_or_a_label(field):
+    """A short form that spelt another word or label would take that word's place."""
+    words = vocabulary.WORDS[field]
+    taken = set(words) | {ev.LABELS_ZH[word] for word in words if word in ev.LABELS_ZH}
+    assert not taken & set(vocabulary.SHORT_FORMS[field])
+    labels = [ev.LABELS_ZH[word] for word in words if word in ev.LABELS_ZH]
+    assert len(set(labels)) == len(labels)
+
+
+@pytest.mark.parametrize("command, name", sorted(CLI_CHOICES))
+def test_the_help_lists_every_word_with_its_chinese(command, name):
+    help_text = " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
+    for word in CLI_CHOICES[(command, name)]:
+        assert (vocabulary.label(word) if name != "level" or command != "summary" else word) in help_text
 
 
 @pytest.mark.parametrize("table, words", [
