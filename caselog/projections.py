@@ -7,6 +7,9 @@ touched inside their own transaction; a rebuild, a verify and the as-of view
 refresh every case (``caselog.parallel`` may run the same refresh over two
 ranges of cases and ``absorb`` the other range's rows).
 
+Each refresh ends by sealing the yearly figures with a digest that their readers
+check (``sealed_yearly``), so that figures edited in the file are refused.
+
 The tables carry a fingerprint of their schema and of the code that fills them
 (``FINGERPRINT``); a log whose projections were made by other code has them
 rebuilt before it is read (``caselog.opening``).
@@ -28,9 +31,10 @@ from typing import Iterable
 
 import attrs
 
-from caselog import database, figures, rules
+from caselog import chain, database, figures, rules
 from caselog import events as ev
 from caselog.chain import Head
+from caselog.errors import TamperError
 
 # Column name -> SQL type; the first columns listed in PRIMARY_KEYS are the key.
 TABLES: dict[str, dict[str, str]] = {
@@ -351,6 +355,7 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | CaseRan
         conn.execute(_sql(statement, cases=_of(scope, 'c."case"')), params)
     _move_yearly(conn, figures.difference(figures.tally(conn, rows_scope, params), before))
     _mark(conn, head)
+    _seal(conn)
 
 
 def absorb(conn: sqlite3.Connection, path: str) -> None:
@@ -365,6 +370,7 @@ def absorb(conn: sqlite3.Connection, path: str) -> None:
                  for year, level, agency, *values in
                  conn.execute(f"SELECT year, level, agency, {counts} FROM {other}.yearly_figures")}
     _move_yearly(conn, moved)
+    _seal(conn)
 
 
 def _mark(conn: sqlite3.Connection, head: Head) -> None:
@@ -441,6 +447,45 @@ def _stored_series(conn: sqlite3.Connection, series: set[tuple[str, str]]) -> Se
         if (row[0], row[1]) in series:
             stored[(row[0], row[1])][row[2]] = Counter(dict(zip(figures.COUNTS, row[3:])))
     return stored
+
+
+# --- the seal on the yearly figures --------------------------------------------------------
+# The published figures are read from yearly_figures, which no trigger protects: a refresh stores
+# beside them a digest of their rows and of the head they reflect, a digest for each level, and
+# every reader of the figures checks it.  It covers each row's key and counts, from which summary
+# derives every figure it prints (``figures.figures_for``): a reader checks exactly the rows it reads,
+# and hashing the derived columns as well doubled the check's cost.  This is evidence only against an
+# edit that leaves the digest alone: whoever can write the file can recompute it.  What holds against
+# that is `caselog verify`, which compares every row with a rebuild from the log, and an anchor.
+
+_SEALED = ", ".join(map(_quote, ("year", "agency", *figures.COUNTS)))
+
+
+def _digest(head: Head, level: str, rows: list) -> str:
+    return hashlib.sha256(f"{head.position}:{head.hash}:{level}\n{chain.canonical(rows)}".encode()).hexdigest()
+
+
+def _seal(conn: sqlite3.Connection) -> None:
+    head = projection_head(conn)
+    rows: dict[str, list] = {level: [] for level in figures.LEVEL_SCOPES}
+    for level, *row in conn.execute(f"SELECT level, {_SEALED} FROM yearly_figures ORDER BY year, level, agency"):
+        rows[level].append(row)
+    conn.executemany("INSERT OR REPLACE INTO _caselog_projection VALUES (?, ?, ?)",
+                     [(f"yearly_digest {level}", head.position, _digest(head, level, found)) for level, found in rows.items()])
+
+
+def sealed_yearly(conn: sqlite3.Connection, level: str) -> list[tuple]:
+    """The rows of yearly_figures at ``level`` as (year, agency, *figures.COUNTS), in key order, if they
+    are the rows the last refresh sealed under the projections' head; TamperError otherwise."""
+    read = conn.cursor()
+    read.row_factory = None  # plain tuples, as hashed, whatever the connection's (Datasette's: sqlite3.Row)
+    rows = read.execute(f"SELECT {_SEALED} FROM yearly_figures WHERE level = ? ORDER BY year, level, agency", (level,)).fetchall()
+    seal = read.execute("SELECT position, hash FROM _caselog_projection WHERE name = ?", (f"yearly_digest {level}",)).fetchone()
+    head = projection_head(conn)
+    if seal != (head.position, _digest(head, level, rows)):
+        raise TamperError("yearly_figures does not match the digest its last refresh stored: the figures were edited "
+                          "outside caselog; run `caselog verify` to see what differs, then `caselog rebuild`")
+    return rows
 
 
 # --- checking -----------------------------------------------------------------------------
