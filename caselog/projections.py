@@ -493,16 +493,17 @@ def sealed_yearly(conn: sqlite3.Connection, level: str) -> list[tuple]:
 
 def differences(conn: sqlite3.Connection, rebuilt: str) -> list[str]:
     """The tables whose rows differ from those of the database file ``rebuilt``, compared in SQL:
-    a row matches when the other side holds the same key with the same values."""
+    a row matches when the other side holds the same key with the same values.  The tables are
+    named as readers name them: the log's own, or those shadowing them (``opening``)."""
     out = []
     with database.attached(conn, rebuilt, "rebuilt") as other:
         for name, keys in PRIMARY_KEYS.items():
             on = " AND ".join(f"a.{_quote(k)} = b.{_quote(k)}" for k in keys)
             same = " AND ".join(f"a.{_quote(c)} IS b.{_quote(c)}" for c in TABLES[name] if c not in keys) or "1"
-            (mine,) = conn.execute(f'SELECT count(*) FROM main."{name}"').fetchone()
+            (mine,) = conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()
             (theirs,) = conn.execute(f'SELECT count(*) FROM {other}."{name}"').fetchone()
             (matched,) = conn.execute(
-                f'SELECT count(*) FROM main."{name}" a JOIN {other}."{name}" b ON {on} WHERE {same}'
+                f'SELECT count(*) FROM "{name}" a JOIN {other}."{name}" b ON {on} WHERE {same}'
             ).fetchone()
             if mine != matched or theirs != matched:
                 out.append(f"{name}: {mine - matched} row(s) not in a rebuild, {theirs - matched} missing")
