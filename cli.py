@@ -750,7 +750,8 @@ def _serve(path: str, host: str, port: int) -> None:
     from caselog import opening
     from caselog.reviewer import serve as serving
 
-    opening.open_log(path, create=False).close()  # refuse a missing or foreign file before starting
+    # Refuse a missing or foreign file before starting, and stale projections Datasette would show.
+    opening.open_log(path, create=False, elsewhere=False).close()
     message(f"serving {path} read-only at http://{host}:{port}/ (dashboard: http://{host}:{port}/-/caselog/dashboard); "
             "Ctrl-C stops")
     serving.run(path, host, port)

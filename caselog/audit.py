@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 
 from caselog import events as ev
-from caselog import chain, database, parallel, projections
-from caselog.errors import InputError, TamperError
+from caselog import chain, database, parallel, projections, rules, writer
+from caselog.errors import InputError, RuleViolation, TamperError
 
 EVENT_COLUMNS = ("position", "recorded_at", "recorded_by", "case", "version", "type", "event_id", "payload")
 
@@ -105,12 +106,55 @@ def parse_anchor(anchor: str) -> tuple[int, str]:
 
 
 def verify(conn: sqlite3.Connection, anchor: str | None = None, check_projections: bool = True) -> chain.Head:
-    """Check the chain (against an anchor, if given) and that the projections equal a rebuild."""
+    """Check the chain (against an anchor, if given); unless ``check_projections`` is False, also
+    that the writer could have logged the history it holds and that the projections equal a rebuild."""
     with database.reading(conn):
         head = parallel.verify_chain(conn, parse_anchor(anchor) if anchor else None)
         if check_projections:
+            replay(conn)
             with parallel.replayed(conn) as (fresh, _):
                 problems = projections.differences(conn, database.file_of(fresh))
             if problems:
                 raise TamperError("the projections differ from a rebuild (run `caselog rebuild`): " + "; ".join(problems))
     return head
+
+
+def replay(conn: sqlite3.Connection) -> None:
+    """Check every event as the writer did when it appended it: in log order, recorded no earlier than
+    the event before it, the next version of its case, and allowed by the rules given the case's
+    events before it (``rules.decide``, with a state cache like the writer's); TamperError at the first
+    that fails.  A chain relinked after a rewrite holds, but not a history the writer would have refused.
+    """
+    today = dt.date.today()  # the day of every earlier append was this one or before
+
+    def before(case: str, position: int) -> list[ev.Recorded]:
+        return [rec for rec in writer.history(conn, case) if rec.position < position]
+
+    def load(case: str, position: int) -> rules.CaseState:
+        # A case met for the first time has nothing before: no query for each case of the log.
+        return rules.fold(case, before(case, position)) if case in seen else rules.CaseState(case)
+
+    states = rules.StateCache(load)
+    seen: set[str] = set()
+    last = ""
+    for row in conn.execute(chain.SELECT + " ORDER BY position"):
+        position, case, recorded_at = row[0], row[2], row[8]
+        if recorded_at < last:
+            raise TamperError(f"position {position}: recorded_at {recorded_at} is earlier than the event before "
+                              f"it ({last}): the log was rewritten")
+        last = recorded_at
+        state = states.take(case, position)
+        seen.add(case)
+        try:
+            # Read without validation, as the projections read it: validation only tightens over
+            # time, and an event the writer took then is not a forgery now.
+            recorded = writer.record(row)
+            if recorded.version != state.version + 1:
+                raise RuleViolation(f"it is version {recorded.version}, but the case had {state.version} events before it")
+            states.put(case, rules.decide(state, recorded, lambda: before(case, position), today, entering=False))
+        except RuleViolation as error:
+            raise TamperError(f"position {position}: {row[4]} of case {case} could not have been logged there "
+                              f"({error}): the log was rewritten") from None
+        except (ValueError, TypeError, KeyError, AttributeError):  # a payload no writer could have stored
+            raise TamperError(f"position {position}: the payload is not a {row[4]} caselog could have logged: "
+                              "the log was rewritten") from None

@@ -13,6 +13,7 @@ projection that ``caselog.projections`` drops and rebuilds at will.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import urllib.parse
 from pathlib import Path
@@ -73,20 +74,35 @@ def _migrations():
     return migrations
 
 
+class ReadOnly(sqlite3.Connection):
+    """A connection to a log this process cannot write: reads work, ``Transaction`` refuses to begin."""
+
+
 def connect(path: str | Path, create: bool = True) -> sqlite3.Connection:
-    """Open (and on first use create) a caselog database."""
+    """Open (and on first use create) a caselog database; one this process cannot write is opened
+    read-only (``ReadOnly``)."""
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path} is a directory, not a caselog database")
-    if not path.exists() or path.stat().st_size == 0:
+    if path.exists() and not path.is_file():
+        # A device or a FIFO: SQLite would block on it, or write its journal beside it (in /dev).
+        raise InputError(f"{path} is not a caselog database: it is not a regular file")
+    new = not path.exists() or path.stat().st_size == 0
+    if new:
         if not create:
             raise InputError(f"no caselog database at {path}")
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not writable(path):
+            raise InputError(f"cannot create a caselog database at {path}: {_READ_ONLY}")
     elif path.stat().st_size < 512:
         # Smaller than any SQLite page.  (No peeking at the header: closing a file
         # descriptor drops every POSIX lock this process holds on the file.)
         raise InputError(f"{path} is not an SQLite database, let alone caselog's")
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    if new or writable(path):
+        conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    else:
+        conn = sqlite3.connect(read_only_uri(path), uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                               factory=ReadOnly)
     try:
         _prepare(conn, path)
     except sqlite3.OperationalError as error:
@@ -103,6 +119,15 @@ def connect(path: str | Path, create: bool = True) -> sqlite3.Connection:
     return conn
 
 
+_READ_ONLY = "the file or its folder is read-only"
+
+
+def writable(path: Path) -> bool:
+    """Whether this process may write the file at ``path`` and create files beside it (SQLite's -wal,
+    -shm and journal), as it must to write a log."""
+    return (not path.exists() or os.access(path, os.W_OK)) and os.access(path.parent, os.W_OK)
+
+
 def _prepare(conn: sqlite3.Connection, path: Path) -> None:
     """Check the schema, migrate a new or older database, and set the pragmas."""
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -111,6 +136,9 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if (version == 0 and tables - {"_sqlite_migrations"}) or (version > 0 and "events" not in tables):
             raise InputError(f"{path} is an SQLite database but not caselog's")
+        if isinstance(conn, ReadOnly):
+            raise InputError(f"{path} was written by an older caselog and needs its schema brought up to date, "
+                             f"but {_READ_ONLY}")
         if version == 0:
             # Set before the first table is written (and WAL chosen), after which it cannot change.
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
@@ -128,6 +156,8 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
             raise
     elif version > SCHEMA:
         raise InputError(f"{path} was written by a newer caselog (schema {version}); upgrade caselog")
+    if isinstance(conn, ReadOnly):
+        return  # nothing to set: the pragmas below are for writing
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         journal_mode(conn, "wal", wait_ms=0)  # a first import that could not switch back, or was killed
     conn.execute("PRAGMA synchronous = FULL")
@@ -157,6 +187,8 @@ class Transaction:
         self.conn = conn
 
     def __enter__(self) -> sqlite3.Connection:
+        if isinstance(self.conn, ReadOnly):
+            raise InputError(f"cannot write to {file_of(self.conn)}: {_READ_ONLY}; only reading commands work on it")
         attempts = 3
         while True:
             try:
@@ -188,7 +220,23 @@ def uri(path: str | Path, **options: str) -> str:
 
 def read_only(path: str | Path) -> sqlite3.Connection:
     """A connection that cannot write to ``path``."""
-    return sqlite3.connect(uri(path, mode="ro"), uri=True)
+    return sqlite3.connect(read_only_uri(path), uri=True)
+
+
+def read_only_uri(path: str | Path) -> str:
+    """The URI by which a connection reads ``path`` without writing anything."""
+    return uri(path, mode="ro", immutable="1") if immutable(path) else uri(path, mode="ro")
+
+
+def immutable(path: str | Path) -> bool:
+    """Whether SQLite can read ``path`` only as an immutable file.
+
+    A reader of a log in WAL mode needs its -shm file, which SQLite cannot create in a folder this
+    process cannot write; without one, ``immutable=1`` reads the file as it is.  That is safe while
+    no one writes it, as no one can through this folder: a writer would have created the -shm file.
+    """
+    path = Path(path)
+    return not os.access(path.parent, os.W_OK) and not Path(f"{path}-shm").exists()
 
 
 def file_of(conn: sqlite3.Connection) -> str:

@@ -232,7 +232,7 @@ def _refresh_apart(path: str, rows: str, first: str, head: chain.Head) -> None:
     """In the other process: the projections of the cases from ``first`` on, of the events of the log
     file ``path`` up to ``head``, into the new database ``rows``."""
     with contextlib.closing(database.scratch(rows)) as conn:
-        conn.execute("ATTACH DATABASE ? AS log", (database.uri(path, mode="ro"),))
+        conn.execute("ATTACH DATABASE ? AS log", (database.read_only_uri(path),))
         projections.create(conn)
         conn.execute("BEGIN")
         projections.refresh(conn, head, projections.CaseRange(first, None), "log", head.position)
@@ -255,7 +255,7 @@ def replayed(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[tupl
     with scratch_folder() as folder:
         fresh = database.scratch(str(folder / "projections.db"))
         try:
-            fresh.execute("ATTACH DATABASE ? AS log", (database.uri(path, mode="ro"),))
+            fresh.execute("ATTACH DATABASE ? AS log", (database.read_only_uri(path),))
             projections.create(fresh)
             fresh.execute("BEGIN")
             refresh_all(fresh, head, "log", head.position)

@@ -7,6 +7,9 @@ touched inside their own transaction; a rebuild, a verify and the as-of view
 refresh every case (``caselog.parallel`` may run the same refresh over two
 ranges of cases and ``absorb`` the other range's rows).
 
+Each refresh ends by sealing the yearly figures with a digest that their readers
+check (``sealed_yearly``), so that figures edited in the file are refused.
+
 The tables carry a fingerprint of their schema and of the code that fills them
 (``FINGERPRINT``); a log whose projections were made by other code has them
 rebuilt before it is read (``caselog.opening``).
@@ -28,9 +31,10 @@ from typing import Iterable
 
 import attrs
 
-from caselog import database, figures, rules
+from caselog import chain, database, figures, rules
 from caselog import events as ev
 from caselog.chain import Head
+from caselog.errors import TamperError
 
 # Column name -> SQL type; the first columns listed in PRIMARY_KEYS are the key.
 TABLES: dict[str, dict[str, str]] = {
@@ -461,8 +465,8 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | CaseRan
         conn.execute(_sql(statement, log=log, scope=events_scope), params)
     for statement in (_UNITS, _DEFENDANT_UNITS, _DEFENDANT_OUTCOMES, _OUTCOMES):
         conn.execute(_sql(statement, cases=_of(scope, 'c."case"'), units=_of(scope, 'u."case"')), params)
+    _mark(conn, head)  # first: the yearly figures are sealed under the head they reflect
     _move_yearly(conn, figures.difference(figures.tally(conn, rows_scope, params), before))
-    _mark(conn, head)
 
 
 def absorb(conn: sqlite3.Connection, path: str) -> None:
@@ -524,18 +528,25 @@ def _move_yearly(conn: sqlite3.Connection, moved: figures.Tally) -> None:
     for (year, level, agency), change in moved.items():
         changes[(level, agency)][year] = change
     stored = _stored_series(conn, set(changes))
-    conn.executemany("DELETE FROM yearly_figures WHERE year = ? AND level = ? AND agency = ?",
-                     [(year, level, agency) for (level, agency) in changes for year in stored.get((level, agency), ())])
+    seal = _Seal(conn)
+    deleted = [(year, level, agency) for (level, agency) in changes for year in stored.get((level, agency), ())]
+    for year, level, agency in deleted:
+        seal.remove(level, (year, agency, *(stored[(level, agency)][year][k] for k in figures.COUNTS)))
+    conn.executemany("DELETE FROM yearly_figures WHERE year = ? AND level = ? AND agency = ?", deleted)
     rows = []
     values = operator.itemgetter(*figures.KEYS)
+    counts = operator.itemgetter(*figures.COUNTS)
     for (level, agency), moves in changes.items():
         series = stored.get((level, agency), {})
-        for year, counts in moves.items():
-            series.setdefault(year, Counter()).update(counts)
+        for year, moved_counts in moves.items():
+            series.setdefault(year, Counter()).update(moved_counts)
         derived = figures.derive_series(series)
-        rows.extend((year, level, agency, *values(derived[year]))
-                    for year in sorted(series) if figures.active(series[year]))
+        for year in sorted(series):
+            if figures.active(series[year]):
+                rows.append((year, level, agency, *values(derived[year])))
+                seal.add(level, (year, agency, *counts(derived[year])))
     conn.executemany(f'INSERT INTO yearly_figures VALUES ({", ".join("?" * len(TABLES["yearly_figures"]))})', rows)
+    seal.store(projection_head(conn))
 
 
 def _stored_series(conn: sqlite3.Connection, series: set[tuple[str, str]]) -> Series:
@@ -553,21 +564,76 @@ def _stored_series(conn: sqlite3.Connection, series: set[tuple[str, str]]) -> Se
     return stored
 
 
+# --- the seal on the yearly figures --------------------------------------------------------
+# The published figures are read from yearly_figures, which no trigger protects: beside them each
+# refresh keeps, for each level, the sum of a hash of every row (its key and counts, from which
+# summary derives every figure it prints), moved by exactly the rows it deletes and writes, so an
+# append pays for the rows it touches only; every reader of the figures adds up the rows it reads
+# and compares.  This is evidence only against an edit that leaves the seal alone: whoever can
+# write the file can recompute it.  What holds against that is `caselog verify`, which compares
+# every row with a rebuild from the log, and an anchor.
+
+_SEAL_MODULUS = 2 ** 256
+
+
+def _sealed() -> str:
+    """The columns a seal covers: every figure is derived from the counts."""
+    return ", ".join(map(_quote, ("year", "agency", *figures.COUNTS)))
+
+
+def _row_hash(row: tuple) -> int:
+    return int.from_bytes(hashlib.sha256(chain.canonical(list(row)).encode()).digest(), "big")
+
+
+class _Seal:
+    """The sums of the rows' hashes of each level, as stored, moved row by row."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        found = dict(conn.execute("SELECT name, hash FROM _caselog_projection WHERE name LIKE 'yearly_seal %'").fetchall())
+        self.sums = {level: int(found.get(f"yearly_seal {level}") or "0", 16) for level in figures.LEVEL_SCOPES}
+
+    def add(self, level: str, row: tuple) -> None:
+        self.sums[level] = (self.sums[level] + _row_hash(row)) % _SEAL_MODULUS
+
+    def remove(self, level: str, row: tuple) -> None:
+        self.sums[level] = (self.sums[level] - _row_hash(row)) % _SEAL_MODULUS
+
+    def store(self, head: Head) -> None:
+        self.conn.executemany("INSERT OR REPLACE INTO _caselog_projection VALUES (?, ?, ?)",
+                              [(f"yearly_seal {level}", head.position, f"{total:064x}") for level, total in self.sums.items()])
+
+
+def sealed_yearly(conn: sqlite3.Connection, level: str) -> list[tuple]:
+    """The rows of yearly_figures at ``level`` as (year, agency, *figures.COUNTS), in key order, if they
+    are the rows the last refresh sealed under the projections' head; TamperError otherwise."""
+    read = conn.cursor()
+    read.row_factory = None  # plain tuples, as hashed, whatever the connection's (Datasette's: sqlite3.Row)
+    rows = read.execute(f"SELECT {_sealed()} FROM yearly_figures WHERE level = ? ORDER BY year, level, agency", (level,)).fetchall()
+    seal = read.execute("SELECT position, hash FROM _caselog_projection WHERE name = ?", (f"yearly_seal {level}",)).fetchone()
+    total = sum(map(_row_hash, rows)) % _SEAL_MODULUS
+    if seal is None and not rows or seal == (projection_head(conn).position, f"{total:064x}"):
+        return rows
+    raise TamperError("yearly_figures does not match the seal its last refresh stored: the figures were edited "
+                      "outside caselog; run `caselog verify` to see what differs, then `caselog rebuild`")
+
+
 # --- checking -----------------------------------------------------------------------------
 
 
 def differences(conn: sqlite3.Connection, rebuilt: str) -> list[str]:
     """The tables whose rows differ from those of the database file ``rebuilt``, compared in SQL:
-    a row matches when the other side holds the same key with the same values."""
+    a row matches when the other side holds the same key with the same values.  The tables are
+    named as readers name them: the log's own, or those shadowing them (``opening``)."""
     out = []
     with database.attached(conn, rebuilt, "rebuilt") as other:
         for name, keys in PRIMARY_KEYS.items():
             on = " AND ".join(f"a.{_quote(k)} = b.{_quote(k)}" for k in keys)
             same = " AND ".join(f"a.{_quote(c)} IS b.{_quote(c)}" for c in TABLES[name] if c not in keys) or "1"
-            (mine,) = conn.execute(f'SELECT count(*) FROM main."{name}"').fetchone()
+            (mine,) = conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()
             (theirs,) = conn.execute(f'SELECT count(*) FROM {other}."{name}"').fetchone()
             (matched,) = conn.execute(
-                f'SELECT count(*) FROM main."{name}" a JOIN {other}."{name}" b ON {on} WHERE {same}'
+                f'SELECT count(*) FROM "{name}" a JOIN {other}."{name}" b ON {on} WHERE {same}'
             ).fetchone()
             if mine != matched or theirs != matched:
                 out.append(f"{name}: {mine - matched} row(s) not in a rebuild, {theirs - matched} missing")

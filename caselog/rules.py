@@ -291,24 +291,26 @@ def _too_early(what: str, date: str) -> RuleViolation:
 
 
 def decide(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Recorded]],
-           today: dt.date | None = None) -> CaseState:
+           today: dt.date | None = None, entering: bool = True) -> CaseState:
     """The state ``new`` leads to, or RuleViolation if it breaks a rule of docs/domain.md.
 
     ``history`` loads the case's logged events; it is called only when the new
     event does not simply follow the others (corrections, retractions, events
-    dated before the latest the case holds).
+    dated before the latest the case holds).  ``entering``: the event is new, so the rules that
+    apply only to what is entered now (no date before EARLIEST_DATE) apply too; a replay of the
+    log as it was written leaves them out.
     """
     day = (today or dt.date.today()).isoformat()
     event = new.event
     if event.TYPE not in ev.META_TYPES:
         date = _date_of(event)
-        if date < ev.EARLIEST_DATE:
+        if entering and date < ev.EARLIEST_DATE:
             raise _too_early(f"{event.TYPE} dated", date)
         if date >= state.max_date:  # it simply follows everything the case holds: no replay needed
             result = _step(state, event, day, date)
             result.version = state.version + 1
             return result
-    elif event.TYPE == "event_corrected":
+    elif event.TYPE == "event_corrected" and entering:
         for name, value in event.changes.items():
             if name in ev.DATE_FIELDS and isinstance(value, str) and value < ev.EARLIEST_DATE:
                 raise _too_early(f"the corrected {name}", value)

@@ -26,11 +26,11 @@ def view(conn: sqlite3.Connection, as_of: str | None) -> Iterator[tuple[sqlite3.
             yield past
 
 
-def _yearly_series(conn: sqlite3.Connection, level: str) -> dict[str, dict[int, Counter]]:
-    columns = ", ".join(f'"{c}"' for c in figures.COUNTS)
+def _yearly_series(rows: list[tuple]) -> dict[str, dict[int, Counter]]:
+    """``projections.sealed_yearly``'s rows as {agency: {year: counts}}."""
     table: dict[str, dict[int, Counter]] = defaultdict(dict)
-    for row in conn.execute(f"SELECT agency, year, {columns} FROM yearly_figures WHERE level = ?", (level,)):
-        table[row[0]][row[1]] = Counter(dict(zip(figures.COUNTS, row[2:])))
+    for year, agency, *counts in rows:
+        table[agency][year] = Counter(dict(zip(figures.COUNTS, counts)))
     return table
 
 
@@ -69,12 +69,13 @@ def summary(conn: sqlite3.Connection, *, year: int | None = None, start: dt.date
         raise InputError(f"the period starts ({start}) after it ends ({end})")
     moment = chain.timestamp(as_of) if as_of is not None else None
     with database.reading(conn), view(conn, moment) as (source, head):
+        yearly = projections.sealed_yearly(source, level)  # refuses figures edited outside caselog
         # Every case is counted in the year it was filed, so its agency has rows in yearly_figures.
         if agency is not None and (agency == figures.CITY or not source.execute(
                 "SELECT 1 FROM yearly_figures WHERE agency = ? LIMIT 1", (agency,)).fetchone()):
             raise InputError(f"no case of agency {agency!r} in the log")
         if year is not None:
-            series = _yearly_series(source, level)
+            series = _yearly_series(yearly)
             results = {who: figures.figures_for(s, year) for who, s in series.items()}
             shown = {who for who, s in series.items() if figures.active(s.get(year, {}))}
             city = results.get(figures.CITY) or figures.figures_for({}, year)

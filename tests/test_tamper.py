@@ -338,3 +338,43 @@ def test_insert_or_replace_cannot_overwrite_a_row(db):
                      [data[c] for c in COLUMNS])
     conn.close()
     assert invoke(db, "export").stdout_bytes == before
+
+
+# --- a relinked chain holding a history the writer would have refused ------------
+
+
+def relinked(db, change) -> int:
+    """Apply ``change`` (which returns the position it changed), relink the chain from there and
+    rebuild the projections: a forgery whose chain and projections both hold."""
+    with tampering(db) as conn:
+        position = change(conn)
+        recompute_chain(conn, position)
+    rebuilt = invoke(db, "rebuild")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert invoke(db, "verify", "--chain-only").exit_code == 0
+    return position
+
+
+def hearing_before_filing(conn) -> int:
+    position = first_of_type(conn, "hearing_held", 100)
+    case = row(conn, position)["case"]
+    (filed,) = conn.execute("SELECT payload FROM events WHERE \"case\" = ? AND type = 'case_filed'", (case,)).fetchone()
+    payload = json.loads(row(conn, position)["payload"])
+    payload["held_on"] = f"{int(json.loads(filed)['filed_on'][:4]) - 1}-01-01"
+    set_field(conn, position, payload=json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+    return position
+
+
+def recorded_before_the_event_before(conn) -> int:
+    position = 200
+    set_field(conn, position, recorded_at="2001-01-01T00:00:00Z")
+    return position
+
+
+@pytest.mark.parametrize("change, words", [(hearing_before_filing, "before the case was filed"),
+                                           (recorded_before_the_event_before, "recorded_at")])
+def test_verify_replays_the_history_a_relinked_chain_holds(db, change, words):
+    """No anchor needed: the writer could never have logged this history."""
+    position = relinked(db, change)
+    line = refused(invoke(db, "verify"), position)
+    assert words in line

@@ -16,6 +16,7 @@ import sqlite3
 from importlib import resources
 from typing import Any
 
+from caselog import database
 from caselog.reviewer import queries
 
 DASHBOARD_PATH = "/-/caselog/dashboard"
@@ -74,7 +75,7 @@ def _signature(path: str) -> tuple:
 def _has_caselog_events(path: str, signature: tuple) -> bool:
     expected = set(texts()["tables"]["events"]["columns"])
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = database.read_only(path)
     except sqlite3.Error:
         return False
     try:
