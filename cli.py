@@ -114,10 +114,12 @@ def emit_rows(rows: list[dict], fmt: str | None, columns: Iterable[str] | None =
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif fmt == "csv":
+        from caselog.cells import neutralised
+
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(neutralised(row) for row in rows)
         click.echo(buffer.getvalue(), nl=False)
     else:
         from caselog import report

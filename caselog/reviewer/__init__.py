@@ -14,7 +14,7 @@ from datasette import hookimpl
 from markupsafe import Markup, escape
 
 from caselog.events import LABELS_ZH
-from caselog.reviewer import dashboard, guard, limits, meta
+from caselog.reviewer import csvsafe, dashboard, guard, limits, meta
 
 CSS = "caselog.css"
 # Columns whose stored English values get their Chinese label beside them in HTML tables.
@@ -41,7 +41,7 @@ def prepare_connection(conn: Any, database: str, datasette: Any) -> None:
 
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Any:
-    return lambda app: guard.read_only(datasette, limits.throttled(datasette, app))
+    return lambda app: guard.read_only(datasette, limits.throttled(datasette, csvsafe.neutralising(app)))
 
 
 @hookimpl
