@@ -23,7 +23,7 @@ CLI_CHOICES = {
     ("summary", "level"): figures.LEVEL_SCOPES,
 }
 #: Choices that are about presentation, not the domain.
-NOT_VOCABULARY = {"fmt", "lang"}
+NOT_VOCABULARY = {"fmt", "lang", "role"}  # role: who holds a key, not the domain
 
 
 def _choices(group: click.Group, path: str = "") -> dict[tuple[str, str], tuple[str, ...]]:
