@@ -48,12 +48,42 @@ class Group(click.Group):
 
 
 class Env:
-    """What every command gets: where the log is and who is writing."""
+    """What every command gets: where the log is, who is writing, and with which key."""
 
-    def __init__(self, db: str, clerk: str):
+    def __init__(self, db: str, clerk: str, key: str | None = None, clerk_given: bool = True):
         self.db = db
         self.clerk = clerk
+        self.key = key
+        self.clerk_given = clerk_given  # --clerk or CASELOG_CLERK, not the login name
         self._conn: sqlite3.Connection | None = None
+
+    def private_key(self) -> Any:
+        """The key of --key (or CASELOG_KEY), its passphrase from CASELOG_KEY_PASSPHRASE or a prompt."""
+        from caselog import signing
+        from caselog.errors import InputError
+
+        if self.key is None:
+            raise InputError("give your key with --key FILE (or CASELOG_KEY)")
+        passphrase = None
+        if signing.key_is_encrypted(self.key):
+            passphrase = os.environ.get("CASELOG_KEY_PASSPHRASE") or click.prompt(
+                f"passphrase of {self.key}", hide_input=True, err=True)
+        return signing.load_key(self.key, passphrase)
+
+    def seal(self, detail: str) -> Any:
+        """How this command's write is signed: None for a log without keys.  The clerk becomes the
+        key's holder; a --clerk naming someone else is refused."""
+        from caselog import signing
+        from caselog.errors import InputError
+
+        conn = self.conn()
+        if not signing.has_keys(conn):
+            if self.key is not None:
+                raise InputError("this log has no keys yet: an administrator starts with `caselog keys init`")
+            return None
+        private = self.private_key()
+        self.clerk = signing.signer_name(conn, private, self.clerk if self.clerk_given else None)
+        return signing.seal(private, detail)
 
     def conn(self, create: bool = True) -> sqlite3.Connection:
         from caselog import opening
@@ -75,9 +105,12 @@ def _default_clerk() -> str:
 @click.option("--db", envvar="CASELOG_DB", default=DEFAULT_DB, show_default=True, metavar="PATH",
               help="The caselog SQLite database (env CASELOG_DB); created on first use.")
 @click.option("--clerk", envvar="CASELOG_CLERK", default=_default_clerk, metavar="NAME",
-              help="Who is logging (env CASELOG_CLERK); defaults to the login name.")
+              help="Who is logging (env CASELOG_CLERK); defaults to the login name, or the key's holder.")
+@click.option("--key", envvar="CASELOG_KEY", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Your private key (env CASELOG_KEY; passphrase from CASELOG_KEY_PASSPHRASE or a prompt): "
+                   "signs what you write to a log with keys.")
 @click.pass_context
-def cli(ctx: click.Context, db: str, clerk: str) -> None:
+def cli(ctx: click.Context, db: str, clerk: str, key: str | None) -> None:
     """caselog: an append-only, tamper-evident log of administrative litigation
     cases (行政诉讼) and the yearly figures reviewers publish.
 
@@ -89,7 +122,7 @@ def cli(ctx: click.Context, db: str, clerk: str) -> None:
         caselog file '(2022)浙0302行初123号' --filed-on 2022-03-01 \\
             --court 某某区人民法院 --agency 市公安局 --cause 行政处罚
     """
-    ctx.obj = Env(db, clerk)
+    ctx.obj = Env(db, clerk, key, ctx.get_parameter_source("clerk") != click.core.ParameterSource.DEFAULT)
     if threading.current_thread() is threading.main_thread():
         # SIGTERM unwinds like Ctrl-C: the transaction rolls back, helpers end, scratch files go.
         signal.signal(signal.SIGTERM, _terminated)
@@ -119,10 +152,12 @@ def emit_rows(rows: list[dict], fmt: str | None, columns: Iterable[str] | None =
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif fmt == "csv":
+        from caselog.cells import neutralised
+
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(neutralised(row) for row in rows)
         click.echo(buffer.getvalue(), nl=False)
     else:
         from caselog import report
@@ -173,8 +208,9 @@ def _record(env: Env, case: str | None, type_: str, payload: dict, expect_versio
             problems: Iterable[tuple[str, str]] = ()) -> None:
     """Append the clerk's event, or refuse naming every bad value (the command's own ``problems`` too)."""
     from caselog import events as ev
-    from caselog import writer
+    from caselog import signing, writer
 
+    seal = env.seal(signing.APPEND)
     problems = list(problems)
     if case is not None:  # None only when the command could not find the event it names
         try:
@@ -188,7 +224,8 @@ def _record(env: Env, case: str | None, type_: str, payload: dict, expect_versio
         problems += [(field, why) for field, why in error.problems if field not in reported]
     if problems:
         raise _refusal(problems, ev.FIELDS[type_])
-    [recorded] = writer.append(env.conn(), [writer.Proposed(event, case, env.clerk, expect_version=expect_version)])
+    [recorded] = writer.append(env.conn(), [writer.Proposed(event, case, env.clerk, expect_version=expect_version)],
+                               seal=seal)
     if type_ == "case_filed" and ev.case_year(case) != int(event.filed_on[:4]):
         message(f"warning: {case} is numbered for {ev.case_year(case)} but filed on {event.filed_on}; "
                 "the figures follow filed_on")
@@ -605,19 +642,25 @@ def events(env: Env, case: str | None, type_: str | None, clerk: str | None, sin
 
 
 @cli.command()
-@click.option("--anchor", metavar="POSITION:HASH", help="A head printed earlier: prove the log still holds that history.")
+@click.option("--anchor", metavar="POSITION:HASH|FILE",
+              help="A head printed earlier, or a file holding one or a signed checkpoint (`caselog checkpoint`): "
+                   "prove the log still holds that history.")
 @click.option("--chain-only", is_flag=True, help="Skip comparing the projections with a fresh rebuild.")
 @pass_env
 def verify(env: Env, anchor: str | None, chain_only: bool) -> None:
-    """Recompute the hash chain (and check the projections); exit 1 at the first mismatch.
+    """Recompute the hash chain, check every signature (and the projections); exit 1 at the first mismatch.
 
     \b
-    Example:
+    Examples:
         caselog verify --anchor 1200:3f5c…
+        caselog verify --anchor checkpoint-2023-01.json
     """
     from caselog import audit
 
-    head = audit.verify(env.conn(create=False), anchor, check_projections=not chain_only)
+    if anchor is not None and os.path.isfile(anchor):
+        with open(anchor, encoding="utf-8") as file:
+            anchor = file.read().strip()
+    head = audit.verify(env.conn(create=False), anchor, check_projections=not chain_only, notes=message)
     message(f"ok: {head.position} events, chain intact" + ("" if chain_only else ", projections match a rebuild"))
     click.echo(f"head {head}")
 
@@ -636,28 +679,144 @@ def head(env: Env) -> None:
     click.echo(str(chain.head(env.conn(create=False))))
 
 
+# --- keys and checkpoints ---------------------------------------------------------------
+
+
+@cli.group(cls=Group)
+def keys() -> None:
+    """Who may write: the administrator's and the clerks' signing keys, kept in the log itself.
+
+    \b
+    Example:
+        caselog --clerk 张管理 keys init --out ~/keys/admin.key
+        caselog --key ~/keys/admin.key keys add 李书记员 --out /media/usb/li.key --passphrase
+    """
+
+
+def new_key_options(fn: Callable) -> Callable:
+    fn = click.option("--passphrase", "ask", is_flag=True,
+                      help="Protect the new key file with a passphrase (asked twice).")(fn)
+    fn = click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="FILE",
+                      help="Where to write the new private key (created with mode 0600; never overwritten).")(fn)
+    return fn
+
+
+def _new_key(out: str, ask: bool) -> Any:
+    from caselog import signing
+
+    passphrase = click.prompt(f"passphrase for {out}", hide_input=True, confirmation_prompt=True, err=True) if ask else None
+    return signing.new_key_file(out, passphrase)
+
+
+@keys.command(name="init")
+@click.option("--name", metavar="NAME", help="The administrator's name (default: --clerk).")
+@new_key_options
+@pass_env
+def keys_init(env: Env, name: str | None, out: str, ask: bool) -> None:
+    """Make the administrator's key and record its public key as the log's first key.
+
+    Once a log has keys, every write must be signed by a clerk's key (--key).
+
+    \b
+    Example:
+        caselog --clerk 张管理 keys init --out ~/keys/admin.key --passphrase
+    """
+    from caselog import signing
+
+    entry = signing.init(env.conn(), name or env.clerk, lambda: _new_key(out, ask))
+    message(f"{entry['name']} is the administrator of {env.db}; key {signing.fingerprint(entry['key'])} in {out}")
+
+
+@keys.command(name="add")
+@click.argument("name")
+@click.option("--role", type=_choice(("clerk", "admin")), default="clerk", show_default=True)
+@new_key_options
+@pass_env
+def keys_add(env: Env, name: str, role: str, out: str, ask: bool) -> None:
+    """An administrator (--key) makes NAME's key and records its public key in the log.
+
+    \b
+    Example:
+        caselog --key ~/keys/admin.key keys add 李书记员 --out li.key --passphrase
+    """
+    from caselog import signing
+
+    entry = signing.add(env.conn(create=False), env.private_key(), name, lambda: _new_key(out, ask), role)
+    message(f"added {entry['name']} ({role}), key {signing.fingerprint(entry['key'])} in {out}")
+
+
+@keys.command(name="revoke")
+@click.argument("name")
+@pass_env
+def keys_revoke(env: Env, name: str) -> None:
+    """An administrator (--key) revokes NAME's key: it signs nothing from now on.
+
+    \b
+    Example:
+        caselog --key ~/keys/admin.key keys revoke 李书记员
+    """
+    from caselog import signing
+
+    signing.revoke(env.conn(create=False), env.private_key(), name)
+    message(f"revoked the key of {name}")
+
+
+@keys.command(name="list")
+@output_options
+@pass_env
+def keys_list(env: Env, fmt: str | None) -> None:
+    """List the log's keys: holder, role, fingerprint, when added and revoked.
+
+    \b
+    Example:
+        caselog keys list --json
+    """
+    from caselog import signing
+
+    emit_rows(signing.keys(env.conn(create=False)), fmt, ("name", "role", "fingerprint", "added_at", "revoked_at"))
+
+
+@cli.command()
+@pass_env
+def checkpoint(env: Env) -> None:
+    """Sign the log's head with your key (--key) and print it as one JSON line for the committee.
+
+    `caselog verify --anchor FILE` later proves the log still holds that history, signed by that key.
+
+    \b
+    Example:
+        caselog --key ~/keys/li.key checkpoint > checkpoint-2023-01.json
+    """
+    from caselog import signing
+
+    click.echo(json.dumps(signing.checkpoint(env.conn(create=False), env.private_key()), ensure_ascii=False))
+
+
 @cli.command(name="import")
 @click.argument("file", type=click.File("rb"))
 @pass_env
 def import_(env: Env, file: io.BufferedReader) -> None:
     """Import events from a JSON Lines file (or - for stdin), all or nothing.
 
+    Lines keep the recorded_by they give (historical records); the import is signed by your key.
+
     \b
     Example:
         caselog import events.jsonl
     """
-    from caselog import chain, parallel
+    from caselog import chain, parallel, signing
 
     conn = env.conn()
+    seal = env.seal(signing.IMPORT)
     if _size(file) > 1_000_000:
         with click.progressbar(length=_size(file), label="importing", file=sys.stderr) as bar:
             def all_read() -> None:
                 bar.render_finish()
                 message("every line checked and appended; refreshing the projections before the commit")
 
-            done = parallel.import_file(conn, file, env.clerk, lambda read: bar.update(read - bar.pos), all_read)
+            done = parallel.import_file(conn, file, env.clerk, lambda read: bar.update(read - bar.pos), all_read, seal)
     else:
-        done = parallel.import_file(conn, file, env.clerk)
+        done = parallel.import_file(conn, file, env.clerk, seal=seal)
     message(f"imported {done} events; head {chain.head(conn)}")
 
 
@@ -742,7 +901,8 @@ def serve_options(fn: Callable) -> Callable:
     fn = click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True,
                       help="The port to listen on.")(fn)
     fn = click.option("--host", default="127.0.0.1", show_default=True,
-                      help="The address to listen on; the default keeps the server on this machine.")(fn)
+                      help="The address to listen on; the default keeps the server on this machine. "
+                           "Any other needs accounts (`caselog accounts add`).")(fn)
     return fn
 
 
@@ -752,9 +912,10 @@ def _serve(path: str, host: str, port: int) -> None:
 
     # Refuse a missing or foreign file before starting, and stale projections Datasette would show.
     opening.open_log(path, create=False, elsewhere=False).close()
-    message(f"serving {path} read-only at http://{host}:{port}/ (dashboard: http://{host}:{port}/-/caselog/dashboard); "
-            "Ctrl-C stops")
-    serving.run(path, host, port)
+    people = serving.people(path, host)
+    message(f"serving {path} read-only at http://{host}:{port}/ (dashboard: http://{host}:{port}/-/caselog/dashboard)"
+            + (f"; sign in at http://{host}:{port}/-/login ({len(people)} accounts)" if people else "") + "; Ctrl-C stops")
+    serving.run(path, host, port, people)
 
 
 @cli.command()
@@ -771,6 +932,70 @@ def serve(env: Env, path: str | None, host: str, port: int) -> None:
         caselog serve --db db/demo.db --port 8001
     """
     _serve(path or env.db, host, port)
+
+
+@cli.group(cls=Group)
+def accounts() -> None:
+    """Reviewers' accounts for `caselog serve`, kept in LOG.accounts.json (mode 0600) beside the log.
+
+    A reviewer sees the figures, tables and canned queries with personal names masked (张某); an
+    auditor sees everything, the events' payloads and their own SQL included.
+
+    \b
+    Example:
+        caselog accounts add 评审甲 --role reviewer
+    """
+
+
+@accounts.command(name="add")
+@click.argument("name")
+@click.option("--role", type=_choice(("reviewer", "auditor")), required=True)
+@pass_env
+def accounts_add(env: Env, name: str, role: str) -> None:
+    """Add an account (or set its role and password); the password, from CASELOG_ACCOUNT_PASSWORD
+    or asked twice, is stored hashed.
+
+    \b
+    Example:
+        caselog accounts add 审计乙 --role auditor
+    """
+    from caselog.reviewer import accounts as people
+
+    password = os.environ.get("CASELOG_ACCOUNT_PASSWORD") or click.prompt(
+        f"password for {name}", hide_input=True, confirmation_prompt=True, err=True)
+    people.add(env.db, name, role, password)
+    message(f"{name} is a {role} of {env.db}")
+
+
+@accounts.command(name="remove")
+@click.argument("name")
+@pass_env
+def accounts_remove(env: Env, name: str) -> None:
+    """Remove an account: its next request is refused, whatever its cookie says.
+
+    \b
+    Example:
+        caselog accounts remove 评审甲
+    """
+    from caselog.reviewer import accounts as people
+
+    people.remove(env.db, name)
+    message(f"removed {name}")
+
+
+@accounts.command(name="list")
+@output_options
+@pass_env
+def accounts_list(env: Env, fmt: str | None) -> None:
+    """List the accounts and their roles.
+
+    \b
+    Example:
+        caselog accounts list
+    """
+    from caselog.reviewer import accounts as people
+
+    emit_rows(people.listed(env.db), fmt, ("name", "role"))
 
 
 @cli.command()

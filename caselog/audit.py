@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from typing import Callable
 
 from caselog import events as ev
-from caselog import chain, database, parallel, projections, rules, writer
+from caselog import chain, database, parallel, projections, rules, signing, writer
 from caselog.errors import InputError, RuleViolation, TamperError
 
 EVENT_COLUMNS = ("position", "recorded_at", "recorded_by", "case", "version", "type", "event_id", "payload")
@@ -105,17 +106,32 @@ def parse_anchor(anchor: str) -> tuple[int, str]:
     return int(position), digest.lower()
 
 
-def verify(conn: sqlite3.Connection, anchor: str | None = None, check_projections: bool = True) -> chain.Head:
-    """Check the chain (against an anchor, if given); unless ``check_projections`` is False, also
-    that the writer could have logged the history it holds and that the projections equal a rebuild."""
+def verify(conn: sqlite3.Connection, anchor: str | None = None, check_projections: bool = True,
+           notes: Callable[[str], None] | None = None) -> chain.Head:
+    """Check the chain and every signature (``signing.verify``); unless ``check_projections`` is
+    False, also that the writer could have logged the history it holds and that the projections
+    equal a rebuild.
+
+    ``anchor`` is POSITION:HASH or a checkpoint's JSON (``caselog checkpoint``); ``notes`` is told
+    of unsigned stretches of an older log and who signed the rest.
+    """
+    checkpoint = signing.parse_checkpoint(anchor) if anchor and anchor.lstrip().startswith("{") else None
     with database.reading(conn):
-        head = parallel.verify_chain(conn, parse_anchor(anchor) if anchor else None)
+        if checkpoint is not None:
+            head = parallel.verify_chain(conn, (checkpoint["position"], checkpoint["head"]))
+        else:
+            head = parallel.verify_chain(conn, parse_anchor(anchor) if anchor else None)
+        found = signing.verify(conn, head)
+        if checkpoint is not None:
+            signing.check_checkpoint(conn, checkpoint)
         if check_projections:
             replay(conn)
             with parallel.replayed(conn) as (fresh, _):
                 problems = projections.differences(conn, database.file_of(fresh))
             if problems:
                 raise TamperError("the projections differ from a rebuild (run `caselog rebuild`): " + "; ".join(problems))
+    for line in found if notes is not None else ():
+        notes(line)
     return head
 
 

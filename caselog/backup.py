@@ -11,7 +11,7 @@ import stat
 from pathlib import Path
 from typing import Callable, Iterator
 
-from caselog import chain, database, parallel
+from caselog import chain, database, parallel, signing
 from caselog.errors import InputError, TamperError
 
 # 16 MiB at the log's 16 KiB pages: a progress report per step.  Clerks' appends never wait for a
@@ -44,6 +44,7 @@ def backup(conn: sqlite3.Connection, target: str | Path, force: bool = False, pa
                 if problems != ["ok"]:
                     raise TamperError(f"the copy fails SQLite's check: {'; '.join(problems)}")
                 head = parallel.verify_chain(copy)
+                signing.verify(copy, head)
             finally:
                 copy.close()
             if head != snapshot:

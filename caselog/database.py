@@ -22,13 +22,13 @@ from typing import Iterator
 from caselog.chain import COLUMNS
 from caselog.errors import ConflictError, InputError
 
-SCHEMA = 2  # PRAGMA user_version once every migration below has run
+SCHEMA = 3  # PRAGMA user_version once every migration below has run
 BUSY_TIMEOUT_MS = 30_000
 # The page size of every database caselog creates, the log and its scratch files: four times
 # SQLite's default (BENCHMARKS.md: fewer pages to write, sync and checkpoint).
 PAGE_SIZE = 16_384
 # The tables of the log itself; every other table is a projection.
-LOG_TABLES = ("events", "_sqlite_migrations")
+LOG_TABLES = ("events", "_sqlite_migrations", "_caselog_trust")
 # Corrections and retractions, about 1% of the log.  The log indexes them under this very condition
 # (a partial index), which SQLite uses only when a query spells it the same way.
 CORRECTIONS = "type IN ('event_corrected', 'event_retracted')"
@@ -65,12 +65,31 @@ def _migrate_v2(db) -> None:
     db.execute(f"CREATE INDEX idx_events_corrections ON events (position) WHERE {CORRECTIONS}")
 
 
+def _migrate_v3(db) -> None:
+    # The signed trust log (caselog.signing): keys, checkpoints and redactions, chained among themselves.
+    db["_caselog_trust"].create(
+        {"seq": int, "kind": str, "name": str, "role": str, "key": str, "position": int, "head": str,
+         "at": str, "signer": str, "detail": str, "prev": str, "signature": str},
+        pk="seq", not_null={"seq", "kind", "name", "role", "key", "position", "head", "at", "signer", "detail",
+                            "prev", "signature"},
+    )
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER trust_no_{verb.lower()} BEFORE {verb} ON _caselog_trust BEGIN "
+            "SELECT RAISE(ABORT, '_caselog_trust is append-only'); END"
+        )
+    db.execute("CREATE TRIGGER trust_no_replace BEFORE INSERT ON _caselog_trust WHEN "
+               "EXISTS (SELECT 1 FROM _caselog_trust WHERE seq = NEW.seq) "
+               "BEGIN SELECT RAISE(ABORT, '_caselog_trust is append-only'); END")
+
+
 def _migrations():
     from sqlite_utils.migrations import Migrations  # only a new database pays for this import
 
     migrations = Migrations("caselog")
     migrations(name="events_and_projections")(_migrate_v1)
     migrations(name="corrections_index")(_migrate_v2)
+    migrations(name="trust")(_migrate_v3)
     return migrations
 
 

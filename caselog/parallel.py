@@ -33,7 +33,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 
 import attrs
 
-from caselog import chain, database, errors, interchange, projections, writer
+from caselog import chain, database, errors, interchange, projections, signing, writer
 from caselog import events as ev
 
 FROM_EVENTS = 200_000  # below this many events, starting a second process costs more than it saves
@@ -560,13 +560,15 @@ class _EventsCopy:
 
 
 def import_file(conn: sqlite3.Connection, file: BinaryIO, clerk: str,
-                progress: Callable[[int], None] | None = None, all_read: Callable[[], None] | None = None) -> int:
+                progress: Callable[[int], None] | None = None, all_read: Callable[[], None] | None = None,
+                seal: signing.Seal | None = None) -> int:
     """Import a JSON Lines file all or nothing; returns how many events were logged.  ``all_read`` is
-    called once every line is checked and appended, before the projections are refreshed."""
+    called once every line is checked and appended, before the projections are refreshed; ``seal``
+    signs the import (``writer.append``)."""
     empty = chain.head(conn).position == 0
     with reading(file, clerk, progress, empty) as items:
         lines: Iterable[writer.Proposed] = items if all_read is None else _then(items, all_read)
-        return writer.import_events(conn, lines, refresh_all=items.refresh_all)
+        return writer.import_events(conn, lines, refresh_all=items.refresh_all, seal=seal)
 
 
 def _then(items: Iterable[writer.Proposed], done: Callable[[], None]) -> Iterator[writer.Proposed]:

@@ -12,7 +12,7 @@ import json
 import unicodedata
 from typing import Iterable
 
-from caselog import figures
+from caselog import cells, figures
 from caselog.events import LABELS_ZH
 
 ZH_NUMERALS = "零一二三四五六七八九十"
@@ -219,6 +219,9 @@ def render_text(s: dict, lang: str) -> str:
 
 def render_markdown(s: dict, lang: str) -> str:
     zh = lang == "zh"
+    # Agency names are the only text people typed: escaped, one cannot add a row, a link or a line.
+    s = {**s, "agency": s.get("agency") and cells.markdown_text(s["agency"]),
+         "by_agency": [{**r, "agency": cells.markdown_text(r["agency"])} for r in s["by_agency"]]}
     out = [f"## {_title(s, lang)}", "", f"_{_provenance(s, lang)}_", "",
            "| 指标 | 数值 |" if zh else "| figure | value |", "|---|---|"]
     out += [f"| {label} | {value} |" for label, value in _headline(s, lang)]
@@ -239,9 +242,9 @@ def render_csv(s: dict) -> str:
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     common = {k: s.get(k) for k in ("year", "from", "to", "as_of", "level")}
-    writer.writerow({**common, **s, "agency": s.get("agency") or "全市"})
+    writer.writerow(cells.neutralised({**common, **s, "agency": s.get("agency") or "全市"}))
     for row in s["by_agency"]:
-        writer.writerow({**common, **row})
+        writer.writerow(cells.neutralised({**common, **row}))
     return buffer.getvalue()
 
 

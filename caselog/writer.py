@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 import attrs
 
-from caselog import chain, database, projections, rules
+from caselog import chain, database, projections, rules, signing
 from caselog import events as ev
 from caselog.errors import CaselogError, ConflictError, InputError, RuleViolation, TamperError
 
@@ -210,30 +210,37 @@ def _from(source: str | None, error: CaselogError) -> CaselogError:
     return error if source is None else type(error)(f"{source}: {error}")
 
 
-def append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None = None) -> list[ev.Recorded]:
-    """Append events atomically and return them as logged; the first refused one rolls everything back."""
+def append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None = None,
+           seal: signing.Seal | None = None) -> list[ev.Recorded]:
+    """Append events atomically and return them as logged; the first refused one rolls everything back.
+
+    ``seal`` signs the new head in the same transaction (``signing.seal``); a log with keys refuses
+    a write without one.
+    """
     done: list[ev.Recorded] = []
-    _append(conn, items, today, done.append)
+    _append(conn, items, today, done.append, seal=seal)
     return done
 
 
 def import_events(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None = None,
-                  refresh_all: RefreshAll = refresh_here) -> int:
+                  refresh_all: RefreshAll = refresh_here, seal: signing.Seal | None = None) -> int:
     """Append a batch all or nothing, keeping nothing of it in memory; returns how many were logged.
 
-    ``refresh_all`` refreshes the projections if the log began empty (see ``Writer.finish``).
+    ``refresh_all`` refreshes the projections if the log began empty (see ``Writer.finish``);
+    ``seal`` is as for ``append``.
     """
-    return _append(conn, items, today, None, bulk=True, refresh_all=refresh_all)
+    return _append(conn, items, today, None, bulk=True, refresh_all=refresh_all, seal=seal)
 
 
 def _append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None,
             keep: Callable[[ev.Recorded], None] | None, bulk: bool = False,
-            refresh_all: RefreshAll = refresh_here) -> int:
+            refresh_all: RefreshAll = refresh_here, seal: signing.Seal | None = None) -> int:
     count = 0
     collecting = gc.isenabled()
     gc.disable()  # appends make no reference cycles; full collections over millions of states only cost time
     try:
         with database.written_once(conn, bulk and chain.head(conn).position == 0), database.Transaction(conn):
+            signing.required(conn, seal is not None)
             if bulk:
                 # The trigger keeps other connections from replacing logged rows; it cost a bulk import
                 # 40% of its inserts.  This transaction holds the write lock and inserts plainly (the
@@ -249,6 +256,8 @@ def _append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date 
             writer.finish(refresh_all)
             if bulk:
                 conn.execute(database.NO_REPLACE)
+            if seal is not None:
+                seal(conn)
     finally:
         if collecting:
             gc.enable()

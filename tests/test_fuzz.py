@@ -25,6 +25,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from caselog import vocabulary
+
 from integrity_support import copy_db, invoke
 
 CASE = "(2022)浙0302行初1号"
@@ -88,6 +90,17 @@ def valid_agency(text: str) -> bool:
     return valid_text("".join(unicodedata.normalize("NFKC", text).split()) or text)
 
 
+def spelled(kind: str, text: str) -> bool:
+    """Whether a clerk's command reads ``text`` as a word of ``kind``'s vocabulary."""
+    if kind not in vocabulary.WORDS:
+        return False
+    try:
+        vocabulary.word(kind, text)
+    except ValueError:
+        return False
+    return True
+
+
 def parses_as(text: str, number: int) -> bool:
     try:
         return int(text) == number
@@ -128,8 +141,9 @@ def bad(kind: str) -> st.SearchStrategy[str]:
         dates = st.one_of(anything, future, impossible, *([before_filing] if kind == "date" else []))
         return dates.filter(lambda s: not valid_date(s, earliest))
     if kind in ENUMS:
+        # Clerks' spellings of a word (REVOKED, 撤销) are read as the word: never a bad value.
         return st.one_of(anything, st.sampled_from([v.upper() for v in ENUMS[kind] if v.isascii()] or [SQL])).filter(
-            lambda s: s not in ENUMS[kind])
+            lambda s: s not in ENUMS[kind] and not spelled(kind, s))
     if kind == "case":  # any case but the one filed is refused
         return st.one_of(anything, st.just(NEW_CASE)).filter(lambda s: half_width(s) != CASE)
     if kind == "new_case":  # only a well-formed number not yet filed is accepted

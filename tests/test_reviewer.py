@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 from datasette.app import Datasette
 
-from caselog import audit, chain, demo, figures, interchange, opening, projections, report, rules, writer
+from caselog import audit, chain, database, demo, figures, interchange, opening, projections, report, rules, writer
 from caselog import events as ev
 from caselog import summary as summaries
 from caselog.reviewer import charts, dashboard, guard, limits, meta, queries, serve
@@ -125,7 +125,7 @@ def test_every_table_and_column_has_a_chinese_and_english_title_and_description(
     served = get(ds, "/-/metadata.json").json()["databases"]["reviews"]
     tables = {name: [c for _, c, *_ in read(example_db, f'PRAGMA table_info("{name}")')]
               for (name,) in read(example_db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert set(tables) == set(projections.TABLES) | {"events", "_sqlite_migrations"}
+    assert set(tables) == set(projections.TABLES) | set(database.LOG_TABLES)
     assert HAN.search(served["title"]) and LATIN.search(served["title"])
     for name, columns in tables.items():
         table = served["tables"][name]

@@ -187,7 +187,7 @@ def test_a_schema_1_log_gains_the_corrections_index_when_opened(tmp_path):
         raw.execute("PRAGMA user_version = 1")
 
     conn = opening.open_log(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA == 3
     assert list(interchange.export(conn)) == exported
     # The refresh reads the corrections through the index: the query spells its condition the same way.
     plan = " ".join(row[3] for row in conn.execute(

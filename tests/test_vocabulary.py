@@ -30,8 +30,8 @@ CLI_CHOICES = {
     ("file", "roles"): ev.ROLES,
     ("add-defendant", "role"): ev.ROLES,
 }
-#: Choices that are about presentation or the shell, not the domain.
-NOT_VOCABULARY = {"fmt", "lang", "shell"}
+#: Choices that are about presentation, the shell or who may do what, not the domain.
+NOT_VOCABULARY = {"fmt", "lang", "shell", ("keys add", "role"), ("accounts add", "role")}
 
 
 def _choices(group: click.Group, path: str = "") -> dict[tuple[str, str], tuple[str, ...]]:
@@ -40,7 +40,7 @@ def _choices(group: click.Group, path: str = "") -> dict[tuple[str, str], tuple[
         if isinstance(command, click.Group):
             found.update(_choices(command, f"{path}{name} "))
         for param in command.params:
-            if isinstance(param.type, click.Choice) and param.name not in NOT_VOCABULARY:
+            if isinstance(param.type, click.Choice) and not {param.name, (f"{path}{name}", param.name)} & NOT_VOCABULARY:
                 found[(f"{path}{name}", param.name)] = tuple(param.type.choices)
     return found
 

@@ -14,7 +14,7 @@ from datasette import hookimpl
 from markupsafe import Markup, escape
 
 from caselog.events import LABELS_ZH
-from caselog.reviewer import dashboard, guard, limits, meta
+from caselog.reviewer import accounts, csvsafe, dashboard, guard, limits, meta
 
 CSS = "caselog.css"
 # Columns whose stored English values get their Chinese label beside them in HTML tables.
@@ -41,7 +41,12 @@ def prepare_connection(conn: Any, database: str, datasette: Any) -> None:
 
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Any:
-    return lambda app: guard.read_only(datasette, limits.throttled(datasette, app))
+    return lambda app: guard.read_only(datasette, accounts.signed_in(datasette, limits.throttled(datasette, csvsafe.neutralising(app))))
+
+
+@hookimpl
+def permission_allowed(datasette: Any, actor: dict | None, action: str, resource: Any) -> bool | None:
+    return accounts.allowed(datasette, actor, action, resource)
 
 
 @hookimpl
@@ -74,9 +79,12 @@ def extra_css_urls(template: str, database: str | None, datasette: Any) -> list[
 
 @hookimpl
 def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
-    """Show enum values with their Chinese label, and event payloads as readable JSON."""
+    """Show enum values with their Chinese label, event payloads as readable JSON, and personal names
+    masked for reviewers."""
     if not isinstance(value, str) or not meta.is_caselog(datasette, database):
         return None
+    if column in accounts.NAME_COLUMNS and accounts.ROLE.get() == "reviewer":
+        return accounts.masked(value)
     if column in LABELLED_COLUMNS and value in LABELS_ZH:
         return Markup(f'{escape(value)} <span class="caselog-zh">{escape(LABELS_ZH[value])}</span>')
     if column in ("payload", "target_payload") and value.startswith("{"):

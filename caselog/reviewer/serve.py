@@ -7,10 +7,13 @@ are read-only.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
 from caselog import database
+from caselog.errors import InputError
+from caselog.reviewer import accounts
 
 SETTINGS = {
     "sql_time_limit_ms": 3000,  # one reviewer's query cannot hold the server for long
@@ -20,16 +23,35 @@ SETTINGS = {
 }
 
 
-def app(path: str | Path) -> Any:
-    """A Datasette instance serving the caselog database at ``path``."""
+def app(path: str | Path, people: dict[str, dict] | None = None) -> Any:
+    """A Datasette instance serving the caselog database at ``path``; with ``people`` (the
+    accounts, ``accounts.load``), nobody reads anything without signing in."""
     from datasette.app import Datasette
 
+    metadata = {"plugins": {accounts.PLUGIN: accounts.plugin_config(people),
+                            "caselog": {"roles": {name: a["role"] for name, a in people.items()}}}} if people else None
     if database.immutable(path):  # in a folder no one writes: read as it is (see database.immutable)
-        return Datasette(immutables=[str(path)], settings=SETTINGS)
-    return Datasette([str(path)], settings=SETTINGS)
+        return Datasette(immutables=[str(path)], settings=SETTINGS, metadata=metadata)
+    return Datasette([str(path)], settings=SETTINGS, metadata=metadata)
 
 
-def run(path: str | Path, host: str, port: int) -> None:
+def is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def people(path: str | Path, host: str) -> dict[str, dict]:
+    """The accounts to serve ``path`` with; refused on any address but this machine's own without any."""
+    found = accounts.load(path)
+    if not found and not is_loopback(host):
+        raise InputError(f"serving on {host} without accounts would show every plaintiff's name to anyone on the "
+                         "network: add one with `caselog accounts add NAME --role reviewer`")
+    return found
+
+
+def run(path: str | Path, host: str, port: int, found: dict[str, dict]) -> None:
     import uvicorn
 
-    uvicorn.run(app(path).app(), host=host, port=port, log_level="warning", lifespan="on")
+    uvicorn.run(app(path, found).app(), host=host, port=port, log_level="warning", lifespan="on")
