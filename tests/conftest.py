@@ -29,7 +29,7 @@ TODAY = dt.date.today()
 TOMORROW = TODAY + dt.timedelta(days=1)
 #: Commands that append an event; all but correct/retract name the case first.
 CLERK_COMMANDS = frozenset(
-    {"file", "hearing", "conclude", "appeal", "appeal-decision", "retrial-decision", "correct", "retract"}
+    {"file", "add-defendant", "hearing", "conclude", "appeal", "appeal-decision", "retrial-decision", "correct", "retract"}
 )
 
 

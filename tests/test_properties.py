@@ -19,24 +19,40 @@ from caselog.errors import CaselogError
 
 CASES = [f"(2019)浙0302行初{n}号" for n in range(1, 5)]
 KINDS = ["hearing_held"] * 4 + ["case_concluded", "appeal_filed", "appeal_decided", "retrial_decided",
-                                "event_corrected", "event_retracted"] * 2 + ["case_filed"]
+                                "event_corrected", "event_retracted"] * 2 + ["case_filed", "defendant_added"]
+# The defendants a case may have; a hearing or an outcome may also name one that is not (and be refused).
+AGENCIES = ["市公安局", "市住建局", "市人民政府", "区人民政府"]
 
 
 def _proposal(draw, kind: str, date: str, logged: list[ev.Recorded]) -> tuple[str, dict] | None:
     if kind == "case_filed":
-        return kind, {"filed_on": date, "court": "某某区人民法院", "agency": draw(st.sampled_from(["市公安局", "市住建局"])),
-                      "cause": draw(st.sampled_from(ev.CAUSES))}
+        payload = {"filed_on": date, "court": "某某区人民法院", "agency": draw(st.sampled_from(["市公安局", "市住建局"])),
+                   "cause": draw(st.sampled_from(ev.CAUSES))}
+        if draw(st.booleans()):  # 复议维持: the government that upheld the act is a co-defendant
+            payload["co_defendants"] = [{"agency": "市人民政府", "role": "reconsideration"}]
+        return kind, payload
+    if kind == "defendant_added":
+        return kind, {"added_on": date, "agency": draw(st.sampled_from(AGENCIES)), "role": draw(st.sampled_from(ev.ROLES))}
     if kind == "hearing_held":
         attendance = draw(st.sampled_from(ev.ATTENDANCES))
         payload = {"held_on": date, "level": draw(st.sampled_from(["first", "first", "second", "retrial"])),
                    "attendance": attendance}
+        if draw(st.booleans()):
+            payload["agency"] = draw(st.sampled_from(AGENCIES))
         if attendance in ev.HEADS:
             payload["spoke"] = draw(st.booleans())
+            if draw(st.integers(0, 5)) == 0:
+                payload[draw(st.sampled_from(["left_early", "refused_to_explain"]))] = True
         elif draw(st.booleans()):
             payload["excuse"] = draw(st.sampled_from(ev.EXCUSES))
+            if draw(st.booleans()):
+                payload["excuse_rejected"] = True
         return kind, payload
     if kind == "case_concluded":
-        return kind, {"decided_on": date, "disposition": draw(st.sampled_from(ev.DISPOSITIONS))}
+        payload = {"decided_on": date, "disposition": draw(st.sampled_from(ev.DISPOSITIONS))}
+        if draw(st.booleans()):
+            payload["dispositions"] = {draw(st.sampled_from(AGENCIES)): draw(st.sampled_from(ev.DISPOSITIONS))}
+        return kind, payload
     if kind == "appeal_filed":
         return kind, {"filed_on": date, "appeal_case": f"(2020)浙03行终{draw(st.integers(1, 99))}号",
                       "appellant": draw(st.sampled_from(ev.APPELLANTS))}
@@ -45,6 +61,8 @@ def _proposal(draw, kind: str, date: str, logged: list[ev.Recorded]) -> tuple[st
         payload = {"decided_on": date, "result": result}
         if result == "reversed":
             payload["disposition"] = draw(st.sampled_from(ev.DISPOSITIONS))
+            if draw(st.booleans()):
+                payload["dispositions"] = {draw(st.sampled_from(AGENCIES)): draw(st.sampled_from(ev.DISPOSITIONS))}
         return kind, payload
     if not logged:
         return None
@@ -104,5 +122,9 @@ def test_incremental_projections_equal_a_rebuild(tmp_path_factory, data):
             s = summary.summary(conn, year=year, level=level)
             assert s["heard"] == sum(s[a] for a in ev.ATTENDANCES)
             assert s["losses"] == s["losses_first_instance"] - s["reduced_on_appeal"] + s["added_on_appeal"]
-            assert s["filed"] == sum(a["filed"] for a in s["by_agency"])
+            # The city counts a case once, its agencies once for each defendant (the rules' own fold says who).
+            filed = [state for state in map(lambda c: writer.state_of(conn, c), {r.case for r in logged})
+                     if state.filed_on is not None and int(state.filed_on[:4]) == year]
+            assert s["filed"] == len(filed)
+            assert sum(a["filed"] for a in s["by_agency"]) == sum(len(state.defendants) for state in filed)
     assert summary.summary(conn, start=dt.date(2020, 3, 1), end=dt.date(2021, 2, 28))["double_decline_streak"] is None

@@ -370,3 +370,62 @@ def test_a_remanding_retrial_reopens_the_case():
 def test_unknown_fields_are_refused():
     invalid("case_concluded", {"decided_on": "2022-08-01", "disposition": "revoked", "judge": "李某"}, "unknown field judge")
     invalid("hearing_held", {"held_on": "2022-05-10"}, "needs attendance")
+
+
+# --- defendants ---------------------------------------------------------------------------------
+
+
+def filed_with_government(on: str = "2022-03-01") -> ev.Event:
+    return ev.make("case_filed", {"filed_on": on, "court": "某某区人民法院", "agency": "市公安局", "cause": "行政处罚",
+                                  "co_defendants": [{"agency": "市人民政府", "role": "reconsideration"}]})
+
+
+def added(on: str, agency: str = "市人民政府", role: str = "reconsideration") -> ev.Event:
+    return ev.make("defendant_added", {"added_on": on, "agency": agency, "role": role})
+
+
+def test_a_hearing_in_a_case_with_several_defendants_names_one():
+    history = given(filed_with_government())
+    refused(history, hearing("2022-05-10"), "several defendants", "市公安局", "市人民政府")
+    assert when(history, hearing("2022-05-10", agency="市人民政府")).defendants == ("市公安局", "市人民政府")
+
+
+def test_a_hearing_names_a_defendant_of_the_case():
+    refused(given(filed()), hearing("2022-05-10", agency="市住建局"), "市住建局", "not a defendant")
+    when(given(filed()), hearing("2022-05-10", agency="市公安局"))  # the one defendant may be named
+
+
+def test_a_defendant_added_later_is_not_one_before_its_date():
+    history = given(filed(), added("2022-04-01"))
+    refused(history, hearing("2022-03-15", agency="市人民政府"), "not a defendant")
+    when(history, hearing("2022-04-02", agency="市人民政府"))
+
+
+def test_a_defendant_is_added_once_and_not_before_filing():
+    refused(given(filed_with_government()), added("2022-04-01"), "already a defendant")
+    refused(given(filed()), added("2022-02-01"), "before the case was filed")
+
+
+def test_co_defendants_are_distinct_and_have_a_known_role():
+    base = {"filed_on": "2022-03-01", "court": "某某区人民法院", "agency": "市公安局", "cause": "行政处罚"}
+    invalid("case_filed", {**base, "co_defendants": [{"agency": "市公安局", "role": "joint"}]}, "first defendant")
+    invalid("case_filed", {**base, "co_defendants": [{"agency": "市人民政府", "role": "joint"}] * 2}, "twice")
+    invalid("case_filed", {**base, "co_defendants": [{"agency": "市人民政府", "role": "court"}]}, "unknown role")
+    invalid("case_filed", {**base, "co_defendants": [{"agency": "市人民政府"}]}, "agency and role")
+
+
+@pytest.mark.parametrize("attendance, extra, words", [
+    ("staff", {"left_early": True}, ["left_early", "head"]),
+    ("lawyer_only", {"refused_to_explain": True}, ["refused_to_explain", "head"]),
+    ("staff", {"excuse_rejected": True}, ["excuse_rejected", "excuse"]),
+])
+def test_flags_of_a_hearing_need_a_head_or_an_excuse(attendance, extra, words):
+    invalid("hearing_held", {"held_on": "2022-05-10", "attendance": attendance, **extra}, *words)
+
+
+def test_dispositions_name_defendants_and_come_with_a_reversal_only():
+    history = given(filed_with_government())
+    refused(history, ev.make("case_concluded", {"decided_on": "2022-08-01", "disposition": "claims_dismissed",
+                                                "dispositions": {"市住建局": "revoked"}}), "市住建局", "not a defendant")
+    invalid("appeal_decided", {"decided_on": "2022-10-01", "result": "upheld", "dispositions": {"市人民政府": "revoked"}},
+            "only when the result is reversed")
