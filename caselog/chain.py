@@ -47,15 +47,9 @@ def stored(payload: dict) -> tuple[str, str]:
     return text, sha256(text)
 
 
-def chain_hash(row: dict, prev_hash: str) -> str:
-    """The row's link in the chain: the envelope, the payload's own hash, and the previous link."""
-    return link(row["position"], row["event_id"], row["case"], row["version"], row["type"], row["schema_version"],
-                row["payload_sha256"], row["recorded_at"], row["recorded_by"], prev_hash)
-
-
 def link(position: int, event_id: str, case: str, version: int, type_: str, schema_version: int,
          payload_sha256: str, recorded_at: str, recorded_by: str, prev_hash: str) -> str:
-    """``chain_hash`` of a row given field by field."""
+    """The row's link in the chain: its envelope, its payload's own hash, and the link before it."""
     # The canonical JSON of the envelope, spelled out: json.dumps(sort_keys=True) on every row was
     # most of verify's time.  Only the two texts people type can hold a character JSON escapes; the
     # ids, hashes, timestamp and type are checked forms that never do, and are quoted as they are.

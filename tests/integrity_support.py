@@ -158,3 +158,11 @@ def rows_of_projections(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
     from caselog import projections
 
     return {name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr) for name in projections.TABLES}
+
+
+def chain_hash(row: dict, prev_hash: str) -> str:
+    """The link a row of the events table (as a dict) should carry: how a forger recomputes the chain."""
+    from caselog import chain
+
+    return chain.link(row["position"], row["event_id"], row["case"], row["version"], row["type"], row["schema_version"],
+                      row["payload_sha256"], row["recorded_at"], row["recorded_by"], prev_hash)

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from caselog import chain, opening, signing
-from caselog.chain import chain_hash, sha256
-from integrity_support import copy_db
+from caselog.chain import sha256
+from integrity_support import chain_hash, copy_db
 
 CASE = "(2022)浙0302行初{}号"
 

@@ -18,8 +18,8 @@ import uuid
 import pytest
 
 from caselog import parallel
-from caselog.chain import chain_hash, sha256
-from integrity_support import build_example_db, copy_db, invoke
+from caselog.chain import sha256
+from integrity_support import build_example_db, chain_hash, copy_db, invoke
 
 COLUMNS = ("position", "event_id", "case", "version", "type", "schema_version", "payload",
            "payload_sha256", "recorded_at", "recorded_by", "hash")
