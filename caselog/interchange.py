@@ -84,8 +84,7 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     return obj
 
 
-# Made once: json.loads with a hook makes a decoder on every call.  The hook costs 0.25 µs a line of
-# a national synthetic log (2.05 against 1.8 µs to parse it; reading and checking it takes 10 µs).
+# Made once: json.loads with a hook makes a decoder on every call (BENCHMARKS.md has what the hook costs).
 _decode = json.JSONDecoder(object_pairs_hook=_unique_keys).decode
 
 

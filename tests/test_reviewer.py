@@ -642,3 +642,22 @@ def test_every_response_forbids_sniffing_its_type(example_db):
     assert sorted({r.status_code for r in responses}) == [200, 400, 404, 405]
     for response in responses:
         assert response.headers.get_list("x-content-type-options") == ["nosniff"], response.request.url
+
+
+def test_a_log_whose_name_holds_a_hash_is_recognised_protected_and_creates_no_file(tmp_path):
+    """The plugin opens logs through the one read-only opener, with a quoted URI: 'a#b.db' read as a
+    URI would be the file 'a' with a fragment, created empty and not recognised as caselog's."""
+    path = tmp_path / "a#b.db"
+    conn = opening.open_log(path)
+    with open(_example_path(), "rb") as lines:
+        writer.append(conn, interchange.read_jsonl(lines, "test"))
+    conn.close()
+    ds = Datasette([str(path)])
+    served = get(ds, "/-/metadata.json").json()["databases"]
+    assert HAN.search(served["a#b"]["title"])
+    [loaded] = fetch(ds, ds.urls.database("a#b") + ".json?sql=select+load_extension('x')", follow_redirects=True)
+    assert loaded.status_code >= 400 and "not authorized" in loaded.text  # the SQL authorizer is on
+    [counted] = fetch(ds, ds.urls.database("a#b") + ".json?sql=select+count(*)+from+events&_shape=array",
+                      follow_redirects=True)
+    assert counted.json() == [{"count(*)": len(read(path, "SELECT position FROM events"))}]  # the log, not an empty 'a'
+    assert not (tmp_path / "a").exists()

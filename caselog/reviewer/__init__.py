@@ -24,6 +24,12 @@ LABELLED_COLUMNS = frozenset({
 
 
 @hookimpl
+def startup(datasette: Any) -> None:
+    for name in meta.caselog_databases(datasette):
+        meta.open_quoted(datasette.databases[name])
+
+
+@hookimpl
 def get_metadata(datasette: Any, key: str, database: str | None, table: str | None) -> dict:
     names = meta.caselog_databases(datasette)
     if not names:

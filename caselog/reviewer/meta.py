@@ -107,3 +107,20 @@ def databases_under(datasette: Any, path: str) -> list[str]:
         if path == route or path.startswith((route + "/", route + ".")):
             found.append(name)
     return found
+
+
+def open_quoted(db: Any) -> None:
+    """Have Datasette open the log's file through a quoted URI, as caselog does (``database.uri``).
+
+    Datasette 0.65 writes the path into ``file:{path}?mode=ro`` as it is, so a log named
+    ``a#b.db`` would be read as the file ``a`` (created empty) and serve nothing of the log.
+    """
+    def connect(write: bool = False) -> sqlite3.Connection:
+        options = {} if write else {"mode": "ro"} if db.is_mutable else {"immutable": "1"}
+        if not write and db.is_mutable and db.ds.nolock:
+            options["nolock"] = "1"
+        conn = sqlite3.connect(database.uri(db.path, **options), uri=True, check_same_thread=False)
+        db._all_file_connections.append(conn)
+        return conn
+
+    db.connect = connect
