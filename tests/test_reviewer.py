@@ -8,6 +8,7 @@ on the same file, the code the CLI's ``caselog summary`` runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import sqlite3
@@ -659,5 +660,7 @@ def test_a_log_whose_name_holds_a_hash_is_recognised_protected_and_creates_no_fi
     assert loaded.status_code >= 400 and "not authorized" in loaded.text  # the SQL authorizer is on
     [counted] = fetch(ds, ds.urls.database("a#b") + ".json?sql=select+count(*)+from+events&_shape=array",
                       follow_redirects=True)
-    assert counted.json() == [{"count(*)": len(read(path, "SELECT position FROM events"))}]  # the log, not an empty 'a'
+    with contextlib.closing(database.read_only(path)) as log:
+        logged = log.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert counted.json() == [{"count(*)": logged}] and logged > 300  # the log, not an empty 'a'
     assert not (tmp_path / "a").exists()
