@@ -6,8 +6,9 @@ event was recorded must be able to rely on it, and a bulk import pays the
 fsync once, so FULL costs little.  An import into an empty log runs with a
 rollback journal instead (``written_once``).
 
-Only the ``events`` table has frozen migrations: every other table is a
-projection that ``caselog.projections`` drops and rebuilds at will.
+Only the log's own tables (``LOG_TABLES``: the events and the signed trust
+log) have frozen migrations: every other table is a projection that
+``caselog.projections`` drops and rebuilds at will.
 """
 
 from __future__ import annotations
