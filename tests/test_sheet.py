@@ -348,3 +348,66 @@ def test_an_export_comes_back_unchanged(tmp_path, history):
     assert plaintiff == "=HYPERLINK(1)"
     hearings = [p for c, t, p in fields(empty) if t == "hearing_held"]
     assert {h.get("agency") for h in hearings} == {"市公安局"}  # named: the case has two defendants
+
+
+def test_a_case_with_several_defendants_gets_hearings_of_its_first_and_corrected_roles(tmp_path, log):
+    filed = case(C1, **{"复议机关/共同被告": "市人民政府（复议机关）"})
+    assert sheet_import(log, workbook(tmp_path / "a.xlsx", [filed])).exit_code == 0
+    later = {**filed, **HEARD, "复议机关/共同被告": "市人民政府(共同被告)"}
+    path = workbook(tmp_path / "b.xlsx", [later])
+    dry = sheet_import(log, path, "--dry-run")
+    assert dry.stdout.splitlines() == [
+        f"2023年台账 row 4, 复议机关/共同被告: '市人民政府(共同被告)' in the sheet, '市人民政府(复议机关)' in the log "
+        f"(case_filed {log.events()[0]['event_id'][:13]})"]
+    assert sheet_import(log, path, "--dry-run", "--correct", "--reason", "核对").exit_code == 0
+    result = sheet_import(log, path, "--correct", "--reason", "核对")
+    assert result.exit_code == 0, result.output
+    assert [(t, p) for _, t, p in fields(log)[1:]] == [
+        ("event_corrected", {"target": log.events()[0]["event_id"], "reason": "核对",
+                             "changes": {"co_defendants": [{"agency": "市人民政府", "role": "joint"}]}}),
+        ("hearing_held", {"held_on": "2023-03-05", "attendance": "deputy", "level": "first", "official": "王某",
+                          "title": "副局长", "spoke": True, "agency": "市市场监管局"}),
+    ]
+
+
+def test_a_log_with_keys_takes_a_sheet_only_with_a_key(tmp_path, log):
+    key = tmp_path / "admin.key"
+    assert log.invoke("keys", "init", "--out", str(key)).exit_code == 0
+    path = workbook(tmp_path / "a.xlsx", [case(C1, **HEARD)])
+    check_refusal(sheet_import(log, path), ["--key"])
+    signed = log.invoke("--key", str(key), "sheet", "import", str(path))
+    assert signed.exit_code == 0, signed.output
+    assert "signed: every entry and checkpoint verifies" in log.invoke("verify").stderr
+    again = log.invoke("sheet", "import", str(path))  # nothing to write: nothing to sign
+    assert again.exit_code == 0 and "added 0 events" in again.stderr
+
+
+def test_a_workbook_saved_by_another_writer_imports_like_one_of_openpyxl(tmp_path, log):
+    """XlsxWriter (what pandas and many reporting tools save with) stores strings in a shared table,
+    merges with merge_range and dates as numbers under a Chinese date format."""
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    path = tmp_path / "other.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    ws = book.add_worksheet("台账")
+    chinese_date = book.add_format({"num_format": 'yyyy"年"m"月"d"日"'})
+    columns = [sheet._column(group, name) for group, name in sheet.HEADERS]
+    for index, column in enumerate(columns):
+        group, _, name = column.rpartition("·")
+        if not group:
+            ws.merge_range(0, index, 1, index, name)
+        elif name == sheet.HEARING_COLUMNS[0]:
+            ws.merge_range(0, index, 0, index + len(sheet.HEARING_COLUMNS) - 1, group)
+        if group:
+            ws.write(1, index, name)
+    for number, row in enumerate([case(C1, **DECIDED), case(C2, **HEARD)], 2):
+        for index, column in enumerate(columns):
+            value = row.get(column)
+            if isinstance(value, dt.date):
+                ws.write_datetime(number, index, dt.datetime.combine(value, dt.time()), chinese_date)
+            elif value is not None:
+                ws.write(number, index, value)
+    book.close()
+    assert sheet_import(log, path).exit_code == 0
+    from_openpyxl = CaseLog(tmp_path / "other.db")
+    assert sheet_import(from_openpyxl, workbook(tmp_path / "a.xlsx", [case(C1, **DECIDED), case(C2, **HEARD)])).exit_code == 0
+    assert fields(log) == fields(from_openpyxl)
