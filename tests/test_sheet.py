@@ -411,3 +411,11 @@ def test_a_workbook_saved_by_another_writer_imports_like_one_of_openpyxl(tmp_pat
     from_openpyxl = CaseLog(tmp_path / "other.db")
     assert sheet_import(from_openpyxl, workbook(tmp_path / "a.xlsx", [case(C1, **DECIDED), case(C2, **HEARD)])).exit_code == 0
     assert fields(log) == fields(from_openpyxl)
+
+
+def test_a_case_the_log_lacks_needs_its_filing(tmp_path, log):
+    row = {"案号": C1, **HEARD}
+    result = sheet_import(log, workbook(tmp_path / "a.xlsx", [row]), "--dry-run")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"2023年台账 row 4, 案号 '{C1}': is not in the log: a new case needs 立案日期, 法院, 被告 and 案由"]
