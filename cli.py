@@ -842,6 +842,101 @@ def export(env: Env) -> None:
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
+# --- the case sheet ------------------------------------------------------------------------
+
+
+@cli.group(cls=Group)
+def sheet() -> None:
+    """The case sheet (台账) clerks keep in Excel: one row a case, Chinese headers.
+
+    \b
+    Example:
+        caselog sheet template 台账.xlsx
+        caselog sheet import 台账-2023-03.xlsx --dry-run
+        caselog sheet export 台账.xlsx
+    """
+
+
+@sheet.command(name="template")
+@click.argument("file", type=click.Path(dir_okay=False))
+def sheet_template(file: str) -> None:
+    """Write an empty case sheet: headers, dropdowns and a sheet (取值) of every allowed value.
+
+    \b
+    Example:
+        caselog sheet template 台账.xlsx
+    """
+    from caselog import sheet as case_sheet
+
+    case_sheet.write(file, [])
+    message(f"wrote the case sheet template {file}")
+
+
+@sheet.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="List every bad cell and every cell that contradicts the log, "
+                                              "one a line; write nothing (exit 1 if it lists any).")
+@click.option("--correct", is_flag=True, help="Correct the events the contradicting cells show (event_corrected).")
+@click.option("--reason", help="Why, for --correct.")
+@pass_env
+def sheet_import(env: Env, file: str, dry_run: bool, correct: bool, reason: str | None) -> None:
+    """Import a case sheet (.xlsx or .csv), all or nothing: what the log lacks becomes events.
+
+    Rows whose cells the log already holds add nothing, so a sheet sent again every month adds only
+    what is new; cells that differ from the log are listed (on stderr), and corrected with --correct.
+
+    \b
+    Example:
+        caselog sheet import 台账-2023-03.xlsx --dry-run
+        caselog sheet import 台账-2023-03.xlsx --correct --reason 法院回函更正
+    """
+    from caselog import chain, signing, writer
+    from caselog import sheet as case_sheet
+
+    if correct != (reason is not None):
+        raise click.UsageError("--correct and --reason go together")
+    rows = case_sheet.read(file)
+    conn = env.conn()
+    plan = case_sheet.plan(conn, rows, env.clerk, reason)
+    if dry_run:
+        for line in [*plan.problems, *([] if correct else plan.contradictions)]:
+            click.echo(str(line))
+        message(f"{file}: {plan.rows} rows; would add {len(plan.items)} events "
+                f"({plan.corrections} corrections); nothing written (dry run)")
+        if plan.problems or (plan.contradictions and not correct):
+            raise SystemExit(1)
+        return
+    refused = case_sheet.refusal(plan)
+    if refused is not None:
+        raise refused
+    if plan.items:
+        writer.import_events(conn, plan.items, seal=env.seal(signing.IMPORT))
+    if not correct:
+        for contradiction in plan.contradictions:
+            message(f"contradicts the log: {contradiction}")
+    message(f"{file}: {plan.rows} rows; added {len(plan.items)} events ({plan.corrections} corrections); "
+            f"head {chain.head(conn)}")
+    if plan.contradictions and not correct:
+        message(f"{len(plan.contradictions)} cell(s) contradict the log and were left as logged: "
+                "check them, then run again with --correct --reason TEXT")
+
+
+@sheet.command(name="export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@pass_env
+def sheet_export(env: Env, file: str) -> None:
+    """Write the log's cases as a case sheet, in the layout of the template.
+
+    \b
+    Example:
+        caselog sheet export 台账.xlsx
+    """
+    from caselog import sheet as case_sheet
+
+    count = case_sheet.write(file, case_sheet.rows_of(env.conn(create=False)))
+    message(f"wrote {count} cases to {file}")
+
+
 @cli.command()
 @pass_env
 def rebuild(env: Env) -> None:
