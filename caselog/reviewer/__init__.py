@@ -13,14 +13,9 @@ from typing import Any
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-from caselog.events import LABELS_ZH
-from caselog.reviewer import dashboard, guard, limits, meta
+from caselog.reviewer import dashboard, guard, limits, meta, pages
 
 CSS = "caselog.css"
-# Columns whose stored English values get their Chinese label beside them in HTML tables.
-LABELLED_COLUMNS = frozenset({
-    "level", "attendance", "excuse", "disposition", "first_disposition", "result", "appellant",
-})
 
 
 @hookimpl
@@ -29,7 +24,8 @@ def get_metadata(datasette: Any, key: str, database: str | None, table: str | No
     if not names:
         return {}
     dashboard_url = datasette.urls.path(meta.DASHBOARD_PATH)
-    return {"databases": {name: meta.database_metadata(dashboard_url) for name in names}}
+    return {"title": meta.texts()["title"], "description": meta.texts()["description"],
+            "databases": {name: meta.database_metadata(dashboard_url) for name in names}}
 
 
 @hookimpl
@@ -73,16 +69,20 @@ def extra_css_urls(template: str, database: str | None, datasette: Any) -> list[
 
 
 @hookimpl
-def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
-    """Show enum values with their Chinese label, and event payloads as readable JSON."""
-    if not isinstance(value, str) or not meta.is_caselog(datasette, database):
+def render_cell(row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
+    """Rates as percentages, flags as 是/否, codes in Chinese, case numbers as links, payloads as readable JSON."""
+    if not meta.is_caselog(datasette, database):
         return None
-    if column in LABELLED_COLUMNS and value in LABELS_ZH:
-        return Markup(f'{escape(value)} <span class="caselog-zh">{escape(LABELS_ZH[value])}</span>')
-    if column in ("payload", "target_payload") and value.startswith("{"):
+    if isinstance(value, str) and column in ("payload", "target_payload") and value.startswith("{"):
         try:
             pretty = json.dumps(json.loads(value), ensure_ascii=False, indent=1)
         except ValueError:
             return None
         return Markup(f'<pre class="caselog-payload">{escape(pretty)}</pre>')
-    return None
+    return pages.cell(row, value, column, table, datasette, database)
+
+
+@hookimpl
+def extra_template_vars(template: str, database: str | None, table: str | None, view_name: str,
+                        request: Any, datasette: Any) -> Any:
+    return pages.template_vars(template, database, table, view_name, request, datasette)

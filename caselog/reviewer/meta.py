@@ -19,6 +19,7 @@ from typing import Any
 from caselog.reviewer import queries
 
 DASHBOARD_PATH = "/-/caselog/dashboard"
+REPORT_PATH = "/-/caselog/report"
 
 
 @functools.cache
@@ -50,7 +51,8 @@ def _database_json(dashboard_url: str) -> str:
         "title": source["title"],
         "description_html": html.escape(source["description"]) + link,
         "tables": tables,
-        "queries": queries.QUERIES,
+        # Reviewers read a query's title, description and parameters; its SQL is one click away.
+        "queries": {name: {**q, "hide_sql": True} for name, q in queries.QUERIES.items()},
     }, ensure_ascii=False)
 
 
