@@ -33,13 +33,14 @@ RATES = {
     "merits_loss_rate": ("losses", "merits_judgments"),
 }
 #: Figures compared with the year before: counts change in percent, rates in points.
-COMPARED = ("filed", "appearance_rate", "loss_rate")
+COMPARED = ("filed", "appearance_rate", "loss_rate", "speaking_rate")
 DERIVED_TYPES = {
     "silent": "INTEGER",
     **{rate: "REAL" for rate in RATES},
     "filed_prev": "INTEGER", "filed_change_pct": "REAL",
     "appearance_rate_prev": "REAL", "appearance_rate_change_pp": "REAL",
     "loss_rate_prev": "REAL", "loss_rate_change_pp": "REAL",
+    "speaking_rate_prev": "REAL", "speaking_rate_change_pp": "REAL",
     "double_decline_streak": "INTEGER",
 }
 DERIVED = tuple(DERIVED_TYPES)

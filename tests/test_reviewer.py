@@ -299,7 +299,8 @@ def test_corrections_in_a_period_name_who_made_them(example_db):
 
 
 def _figure_cells(html: str) -> dict[str, str]:
-    return dict(re.findall(r'<tr data-figure="(\w+)"><th scope="row">.*?</th>\s*<td>(.*?)</td>', html, re.S))
+    return dict(re.findall(r'<tr data-figure="(\w+)"><th scope="row">.*?</th>\s*<td>(?:<a href="[^"]*">)?(.*?)(?:</a>)?</td>',
+                           html, re.S))
 
 
 def _formatted(key: str, value) -> str:
@@ -313,7 +314,9 @@ def test_dashboard_shows_the_latest_years_figures_charts_and_agencies(any_db):
     response = get(ds, "/-/caselog/dashboard")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     html = response.text
-    year = years_of(any_db)[-1]
+    conn = opening.open_log(any_db, create=False)
+    year = demo.latest_complete_year(conn)
+    conn.close()
     s = summary_of(any_db, year=year)
     assert '<meta charset="utf-8">' in html and f'<option value="{year}" selected>' in html
     cells = _figure_cells(html)
@@ -618,7 +621,7 @@ def test_a_log_filed_in_year_one_does_not_make_the_dashboard_summarise_two_thous
     shown = sorted(int(y) for y in re.findall(r'<option value="(\d{4})"', response.text))
     real = [y for y in years_of(path) if y >= dashboard.FIRST_YEAR]
     assert shown == list(range(real[0], real[-1] + 1))
-    assert sorted(set(summarised)) == shown and len(summarised) == len(shown) + 1  # and the year before the latest
+    assert summarised == [real[-1]]  # one summary, of the year shown; the charts read the yearly table
 
 
 @pytest.mark.parametrize("form", [
