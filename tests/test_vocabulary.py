@@ -21,6 +21,7 @@ CLI_CHOICES = {
     ("appeal-decision", "result"): ev.RESULTS,
     ("retrial-decision", "result"): ev.RESULTS,
     ("summary", "level"): figures.LEVEL_SCOPES,
+    ("report", "level"): figures.LEVEL_SCOPES,
 }
 #: Choices that are about presentation, not the domain.
 NOT_VOCABULARY = {"fmt", "lang"}

@@ -13,7 +13,7 @@ from typing import Any
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-from caselog.reviewer import dashboard, guard, limits, meta, pages
+from caselog.reviewer import dashboard, guard, limits, meta, pages, written
 
 CSS = "caselog.css"
 
@@ -42,7 +42,7 @@ def asgi_wrapper(datasette: Any) -> Any:
 
 @hookimpl
 def register_routes() -> list:
-    return [(r"^/-/caselog/dashboard$", dashboard.page)]
+    return [(r"^/-/caselog/dashboard$", dashboard.page), (r"^/-/caselog/report$", written.page)]
 
 
 @hookimpl

@@ -7,7 +7,9 @@ append while the server runs; Datasette's own connections are read-only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
+
+from caselog.errors import InputError
 
 SETTINGS = {
     "sql_time_limit_ms": 3000,  # one reviewer's query cannot hold the server for long
@@ -15,16 +17,49 @@ SETTINGS = {
     "num_sql_threads": 3,
     "allow_download": False,  # the log leaves through `caselog export`, not a browser
 }
+SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 
-def app(path: str | Path) -> Any:
-    """A Datasette instance serving the caselog database at ``path``."""
+def settings(given: Iterable[tuple[str, str]] = (), base_url: str | None = None) -> dict[str, Any]:
+    """caselog's settings with Datasette's own ``--setting NAME VALUE`` pairs and a base URL over them.
+
+    Values are read as Datasette's command line reads them (a number, or on/off for a switch);
+    an unknown name or a value of the wrong kind is refused with the names Datasette knows.
+    """
+    from datasette.app import SETTINGS as KNOWN
+
+    defaults = {setting.name: setting.default for setting in KNOWN}
+    out: dict[str, Any] = dict(SETTINGS)
+    for name, value in given:
+        if name not in defaults:
+            raise InputError(f"unknown Datasette setting {name!r}: expected one of {', '.join(sorted(defaults))}")
+        default = defaults[name]
+        if isinstance(default, bool):
+            if value.lower() not in SWITCH:
+                raise InputError(f"setting {name} is on or off, not {value!r}")
+            out[name] = SWITCH[value.lower()]
+        elif isinstance(default, int):
+            if not value.isdigit():
+                raise InputError(f"setting {name} is a whole number, not {value!r}")
+            out[name] = int(value)
+        else:
+            out[name] = value
+    if base_url is not None:
+        out["base_url"] = base_url
+    # Datasette joins its paths onto the base URL, which must therefore begin and end with a slash.
+    path = str(out.get("base_url", "/")).strip("/")
+    out["base_url"] = f"/{path}/" if path else "/"
+    return out
+
+
+def app(path: str | Path, chosen: dict[str, Any] | None = None) -> Any:
+    """A Datasette instance serving the caselog database at ``path``, with ``settings()`` or ``chosen``."""
     from datasette.app import Datasette
 
-    return Datasette([str(path)], settings=SETTINGS)
+    return Datasette([str(path)], settings=chosen if chosen is not None else SETTINGS)
 
 
-def run(path: str | Path, host: str, port: int) -> None:
+def run(path: str | Path, host: str, port: int, chosen: dict[str, Any]) -> None:
     import uvicorn
 
-    uvicorn.run(app(path).app(), host=host, port=port, log_level="warning", lifespan="on")
+    uvicorn.run(app(path, chosen).app(), host=host, port=port, log_level="warning", lifespan="on")
