@@ -131,3 +131,18 @@ def test_a_query_page_says_how_many_rows_there_are(demo_db):
 def test_codes_and_flags_have_chinese_labels():
     assert pages.value_label("attendance", "deputy") == "副职负责人"
     assert pages.value_label("loss", 1) == "是" and pages.value_label("court", "x") is None
+
+
+def test_every_csv_export_has_every_row(demo_db):
+    """With max_returned_rows 5, a canned query's CSV and a table's CSV link still give every row."""
+    ds = Datasette([str(demo_db)], settings={"max_returned_rows": 5})
+    year = demo.latest_complete_year(opening.open_log(demo_db, create=False))
+    s = summary_of(demo_db, year=year)
+    query_csv, table_csv, json_page = fetch(ds, f"/demo/silent_heads.csv?year={year}&level=&agency=",
+                                            "/demo/cases.csv?_size=max", f"/demo/silent_heads.json?year={year}")
+    rows = list(csv.DictReader(io.StringIO(query_csv.text)))
+    assert len(rows) == s["silent"] > 5 and {r["attendance"] for r in rows} <= {"principal", "deputy", "other_head"}
+    assert list(rows[0]) == get(ds, f"/demo/silent_heads.json?year={year}").json()["columns"]
+    cases = read(demo_db, "SELECT count(*) FROM cases")[0][0]
+    assert len(list(csv.DictReader(io.StringIO(table_csv.text)))) == cases > 5
+    assert json_page.json()["truncated"] is True  # JSON says so itself; the page says how many (above)

@@ -13,7 +13,7 @@ from typing import Any
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-from caselog.reviewer import dashboard, guard, limits, meta, pages, written
+from caselog.reviewer import dashboard, exports, guard, limits, meta, pages, written
 
 CSS = "caselog.css"
 
@@ -37,12 +37,13 @@ def prepare_connection(conn: Any, database: str, datasette: Any) -> None:
 
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Any:
-    return lambda app: guard.read_only(datasette, limits.throttled(datasette, app))
+    return lambda app: guard.read_only(datasette, limits.throttled(datasette, exports.complete(datasette, app)))
 
 
 @hookimpl
 def register_routes() -> list:
-    return [(r"^/-/caselog/dashboard$", dashboard.page), (r"^/-/caselog/report$", written.page)]
+    return [(r"^/-/caselog/dashboard$", dashboard.page), (r"^/-/caselog/report$", written.page),
+            (exports.ROUTE, exports.query_csv)]
 
 
 @hookimpl
