@@ -95,7 +95,8 @@ def collect(conn: sqlite3.Connection, year: int | None, level: str, agency: str 
             current = summaries.summary(conn, year=year, level=level, agency=agency)
             previous = found[year - 1]
     return {"agencies": agencies, "years": span, "year": year, "summaries": found, "current": current,
-            "previous": previous, "partial": partial}
+            "previous": previous, "partial": partial,
+            "unfinished": today.year if today < dt.date(today.year, 12, 31) else None}
 
 
 def formatted(key: str, value: Any) -> str:
@@ -201,8 +202,9 @@ def agency_table(s: dict, page_link: Any, rows_href: Any, sort: str | None, desc
             "next": page_link(page=page + 1) if page < pages else None}
 
 
-def chart_svgs(years: list[int], found: dict[int, dict], selected: int, partial: bool) -> list[Markup]:
-    labels = [f"{y}*" if partial and y == selected else str(y) for y in years]
+def chart_svgs(years: list[int], found: dict[int, dict], selected: int, unfinished: int | None) -> list[Markup]:
+    """The three charts over ``years``; the unfinished year's label is starred (its figures are so far)."""
+    labels = [f"{y}*" if y == unfinished else str(y) for y in years]
     mark = labels[years.index(selected)]
     series = [found[y] for y in years]
     split = [(" ".join(meta.label("yearly_figures", key)), [s[key] for s in series]) for key in SPLIT]
@@ -251,7 +253,8 @@ def context(datasette: Any, database: str, data: dict, level: str, agency: str |
         "paragraph_en": report.paragraph(s, "en"),
         "agency_table": agency_table(s, link, lambda key, found, who: rows_link(datasette, database, key, found, who),
                                      sort, descending, page),
-        "charts": chart_svgs(data["years"], data["summaries"], data["year"], data["partial"]),
+        "charts": chart_svgs(data["years"], data["summaries"], data["year"], data["unfinished"]),
+        "unfinished": data["unfinished"] if data["unfinished"] in data["years"] else None,
         "report_url": datasette.urls.path(meta.REPORT_PATH) + "?" + urlencode(
             {k: v for k, v in scope_args.items() if v not in ("", "all")}),
         "queries": [

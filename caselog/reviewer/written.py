@@ -75,7 +75,7 @@ def build(conn: sqlite3.Connection, year: int | None, level: str = "all", agency
         "figures": dashboard.figure_rows(s, data["previous"], lambda key, found: None),
         "agency_columns": [meta.label("yearly_figures", key)[0] for key in dashboard.AGENCY_KEYS],
         "agencies": agencies,
-        "charts": dashboard.chart_svgs(years, data["summaries"], data["year"], data["partial"]),
+        "charts": dashboard.chart_svgs(years, data["summaries"], data["year"], data["unfinished"]),
         "series": [(str(y), dashboard.formatted("appearance_rate", data["summaries"][y]["appearance_rate"]),
                     dashboard.formatted("loss_rate", data["summaries"][y]["loss_rate"]),
                     *(str(data["summaries"][y][key]) for key in dashboard.SPLIT)) for y in years],
