@@ -159,11 +159,11 @@ def test_events_are_shown_newest_first_with_their_payload(example_db):
     ("appearance_units", {"year", "agency", "attendance"}),
     ("outcomes", {"year", "agency", "disposition"}),
     ("yearly_figures", {"year", "level", "agency"}),
-    ("events", {"type", "recorded_by"}),
+    ("events", set()),  # a million events cannot be grouped in a page's time; the log is read by case
 ])
 def test_tables_open_with_useful_facets(example_db, table, facets):
     body = get(Datasette([str(example_db)]), f"/reviews/{table}.json").json()
-    assert facets <= set(body["facet_results"])
+    assert facets <= set(body["facet_results"]) and (facets or not body["facet_results"])
 
 
 def test_metadata_only_goes_to_databases_with_caselogs_events_table(example_db, tmp_path):

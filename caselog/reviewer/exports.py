@@ -13,13 +13,16 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any, Callable
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote, urlencode
 
 from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 
+from caselog import projections
 from caselog.reviewer import meta, queries
 
+#: The key each table's CSV is streamed in, when the reviewer chose no order.
+STREAM_ORDER = {**{name: key[0] for name, key in projections.PRIMARY_KEYS.items()}, "events": "position"}
 ROUTE = r"^/(?P<database>[^/]+)/(?P<query>" + "|".join(queries.QUERIES) + r")\.csv$"
 
 
@@ -50,12 +53,31 @@ def complete(datasette: Any, app: Callable) -> Callable:
     """
 
     async def wrapped(scope: dict, receive: Callable, send: Callable) -> None:
-        if (scope["type"] == "http" and scope["path"].endswith(".csv") and datasette.setting("allow_csv_stream")
-                and meta.databases_under(datasette, scope["path"])):
+        table = _table_of_csv(datasette, scope) if scope["type"] == "http" else None
+        if table is not None and datasette.setting("allow_csv_stream"):
             params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            if "_stream" not in params and "sql" not in params:
+            if "sql" not in params and "_next" not in params:
+                # Pages of max_returned_rows rather than 100; and, unless the reviewer chose an order, in
+                # key order: paging by the table's default sort (e.g. filed_on) re-read the skipped rows
+                # on every page, 17 s to 120 s for the cases at a million events against 3 s by key.
+                extra = {"_stream": "on", "_size": "max"}
+                if "_sort" not in params and "_sort_desc" not in params:
+                    extra["_sort"] = STREAM_ORDER[table]
                 query = scope.get("query_string", b"")
-                scope = {**scope, "query_string": query + (b"&" if query else b"") + b"_stream=on"}
+                added = urlencode({k: v for k, v in extra.items() if k not in params}).encode()
+                scope = {**scope, "query_string": query + (b"&" if query else b"") + added}
         await app(scope, receive, send)
 
     return wrapped
+
+
+def _table_of_csv(datasette: Any, scope: dict) -> str | None:
+    """The caselog table whose CSV the request asks for, or None."""
+    path = scope["path"]
+    if not path.endswith(".csv"):
+        return None
+    for name in meta.databases_under(datasette, path):
+        table = unquote(path[len(datasette.urls.database(name)) + 1:-len(".csv")])
+        if table in STREAM_ORDER:
+            return table
+    return None
