@@ -157,7 +157,7 @@ def test_events_are_shown_newest_first_with_their_payload(example_db):
 
 @pytest.mark.parametrize("table, facets", [
     ("appearance_units", {"year", "agency", "attendance"}),
-    ("outcomes", {"year", "agency", "disposition"}),
+    ("outcomes", {"year", "agency", "loss"}),
     ("yearly_figures", {"year", "level", "agency"}),
     ("events", set()),  # a million events cannot be grouped in a page's time; the log is read by case
 ])
