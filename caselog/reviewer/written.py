@@ -40,7 +40,7 @@ table { border-collapse: collapse; width: 100%; font-size: 9pt; margin: 0.3em 0 
 thead { display: table-header-group; }
 tr { page-break-inside: avoid; }
 th, td { border: 0.5pt solid #555; padding: 2pt 4pt; text-align: right; }
-th[scope=row], td.agency { text-align: left; }
+th[scope=row], thead th:first-child { text-align: left; }
 figure { margin: 0.5em 0; page-break-inside: avoid; }
 svg { max-width: 100%; height: auto; }
 #provenance { font-size: 9pt; color: #333; word-break: break-all; border-top: 0.5pt solid #999; margin-top: 1.5em; }
