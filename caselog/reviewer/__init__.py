@@ -85,6 +85,6 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
 
 
 @hookimpl
-def extra_template_vars(template: str, database: str | None, table: str | None, view_name: str,
-                        request: Any, datasette: Any) -> Any:
-    return pages.template_vars(template, database, table, view_name, request, datasette)
+def extra_template_vars(template: str, database: str | None, table: str | None, request: Any,
+                        datasette: Any) -> Any:
+    return pages.template_vars(template, database, table, request, datasette)

@@ -29,8 +29,9 @@ FLAGS = {
 ANY_FLAG = frozenset().union(*FLAGS.values())
 YES_NO = {1: "是", 0: "否"}
 # Columns holding a vocabulary word of caselog.events, shown with its Chinese label.
-LABELLED = frozenset({"level", "attendance", "excuse", "disposition", "first_disposition", "result", "appellant",
-                      "target_type"})
+LABELLED = frozenset({"level", "attendance", "excuse", "disposition", "first_disposition", "result", "appellant"})
+# Columns that hold another column's words: a correction's target type is an event type.
+SAME_WORDS = {"target_type": "type"}
 # Hashes are 64 characters wide: the page hides them unless asked (HASHES_ARG); JSON and CSV keep them.
 HIDDEN = {"events": ("payload_sha256", "hash"), "case_trail": ("hash",), "_caselog_projection": ("hash",)}
 HASHES_ARG = "_hashes"
@@ -43,7 +44,8 @@ def value_label(column: str, value: Any) -> str | None:
         return LABELS_ZH[value]
     if column in ANY_FLAG and value in YES_NO and not isinstance(value, str):
         return YES_NO[value]
-    return meta.texts()["value_labels"].get(column, {}).get(value) if isinstance(value, str) else None
+    words = meta.texts()["value_labels"].get(SAME_WORDS.get(column, column), {})
+    return words.get(value) if isinstance(value, str) else None
 
 
 def _is_figure_row(table: str | None, row: Any) -> bool:
@@ -108,8 +110,8 @@ async def _rows_in(datasette: Any, database: str, name: str, request: Any) -> in
     return result.first()[0]
 
 
-async def template_vars(template: str, database: str | None, table: str | None, view_name: str,
-                        request: Any, datasette: Any) -> dict:
+async def template_vars(template: str, database: str | None, table: str | None, request: Any,
+                        datasette: Any) -> dict:
     """``caselog`` for the plugin's templates: None on pages that are not a caselog database's."""
     names = meta.caselog_databases(datasette)
     if not names or (database is not None and database not in names):
