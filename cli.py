@@ -992,7 +992,42 @@ def summary(env: Env, year: int | None, start: dt.datetime | None, end: dt.datet
 # --- reviewers ------------------------------------------------------------------
 
 
+@cli.command(name="report")
+@click.option("--year", type=int, help="The year to report (default: the latest complete year).")
+@click.option("--level", type=_choice(("all", "first")), default="all", show_default=True,
+              help="Which hearings count for the appearance figures.")
+@click.option("--agency", help="Only this agency.")
+@click.option("--format", "fmt", type=_choice(("html", "docx")), default="html", show_default=True,
+              help="html: one self-contained file that prints on A4; docx: the same as a Word document.")
+@click.option("--output", "-o", metavar="FILE", help="Where to write it (default: caselog-report-YEAR.html or .docx).")
+@pass_env
+def report_(env: Env, year: int | None, level: str, agency: str | None, fmt: str, output: str | None) -> None:
+    """Write the written report reviewers hand in: the figures and their changes, the charts,
+    the agencies worst first, the paragraph to paste, and the log head it was computed from.
+
+    \b
+    Examples:
+        caselog report --year 2022
+        caselog report --year 2022 --format docx --output 2022年报告.docx
+    """
+    from caselog.reviewer import dashboard, written
+
+    try:
+        r = written.build(env.conn(create=False), year, level, agency)
+    except dashboard.BadRequest as error:
+        raise click.ClickException(_one_line(error)) from None
+    path = output or written.default_name(r, fmt)
+    with open(path, "wb") as out:
+        written.render(r, fmt, out)
+    message(f"wrote the {r['period']} report to {path}")
+
+
+
 def serve_options(fn: Callable) -> Callable:
+    fn = click.option("--base-url", metavar="PATH",
+                      help="Serve under this path, behind a reverse proxy that forwards it, e.g. /caselog/.")(fn)
+    fn = click.option("--setting", "settings", type=(str, str), multiple=True, metavar="NAME VALUE",
+                      help="A Datasette setting, as `datasette --setting` takes it; repeatable.")(fn)
     fn = click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True,
                       help="The port to listen on.")(fn)
     fn = click.option("--host", default="127.0.0.1", show_default=True,
@@ -1001,32 +1036,37 @@ def serve_options(fn: Callable) -> Callable:
     return fn
 
 
-def _serve(path: str, host: str, port: int) -> None:
+def _serve(path: str, host: str, port: int, settings: Iterable[tuple[str, str]], base_url: str | None) -> None:
     from caselog import opening
     from caselog.reviewer import serve as serving
 
+    chosen = serving.settings(settings, base_url)  # refuse a bad setting before anything starts
     # Refuse a missing or foreign file before starting, and stale projections Datasette would show.
     opening.open_log(path, create=False, elsewhere=False).close()
     people = serving.people(path, host)
-    message(f"serving {path} read-only at http://{host}:{port}/ (dashboard: http://{host}:{port}/-/caselog/dashboard)"
-            + (f"; sign in at http://{host}:{port}/-/login ({len(people)} accounts)" if people else "") + "; Ctrl-C stops")
-    serving.run(path, host, port, people)
+    root = f"http://{host}:{port}{chosen['base_url']}"
+    message(f"serving {path} read-only at {root} (dashboard: {root}-/caselog/dashboard)"
+            + (f"; sign in at {root}-/login ({len(people)} accounts)" if people else "") + "; Ctrl-C stops")
+    serving.run(path, host, port, people, chosen)
 
 
 @cli.command()
 @click.option("--db", "path", metavar="PATH", help="The database to serve (default: caselog's --db).")
 @serve_options
 @pass_env
-def serve(env: Env, path: str | None, host: str, port: int) -> None:
+def serve(env: Env, path: str | None, host: str, port: int, settings: tuple[tuple[str, str], ...],
+          base_url: str | None) -> None:
     """Serve the log to reviewers in Datasette, read-only, with the yearly dashboard.
 
-    Pages show what clerks append while it runs.
+    Pages show what clerks append while it runs.  Datasette's own settings pass
+    through --setting; --base-url serves it under a path behind a reverse proxy.
 
     \b
-    Example:
+    Examples:
         caselog serve --db db/demo.db --port 8001
+        caselog serve --setting max_returned_rows 2000 --base-url /caselog/
     """
-    _serve(path or env.db, host, port)
+    _serve(path or env.db, host, port, settings, base_url)
 
 
 @cli.group(cls=Group)
@@ -1099,7 +1139,8 @@ def accounts_list(env: Env, fmt: str | None) -> None:
 @click.option("--serve", "then_serve", is_flag=True, help="Serve the demo to reviewers once it is built.")
 @click.option("--lang", type=_choice(("zh", "en")), default="zh", show_default=True, help="Language of the summary.")
 @serve_options
-def demo(path: str, then_serve: bool, lang: str, host: str, port: int) -> None:
+def demo(path: str, then_serve: bool, lang: str, host: str, port: int, settings: tuple[tuple[str, str], ...],
+         base_url: str | None) -> None:
     """Build a demo database of a fictitious city, print its latest complete year, and show what to open.
 
     \b
@@ -1120,7 +1161,7 @@ def demo(path: str, then_serve: bool, lang: str, host: str, port: int) -> None:
     message(f"  caselog --db {path} summary --year {year} --format markdown")
     message(f"  caselog serve --db {path}      then open http://{host}:{port}/-/caselog/dashboard")
     if then_serve:
-        _serve(path, host, port)
+        _serve(path, host, port, settings, base_url)
 
 
 @cli.command()

@@ -35,13 +35,14 @@ RATES = {
     "reconsideration_appearance_rate": ("reconsideration_head_appeared", "reconsideration_heard"),  # 复议机关出庭率
 }
 #: Figures compared with the year before: counts change in percent, rates in points.
-COMPARED = ("filed", "appearance_rate", "loss_rate")
+COMPARED = ("filed", "appearance_rate", "loss_rate", "speaking_rate")
 DERIVED_TYPES = {
     "silent": "INTEGER",
     **{rate: "REAL" for rate in RATES},
     "filed_prev": "INTEGER", "filed_change_pct": "REAL",
     "appearance_rate_prev": "REAL", "appearance_rate_change_pp": "REAL",
     "loss_rate_prev": "REAL", "loss_rate_change_pp": "REAL",
+    "speaking_rate_prev": "REAL", "speaking_rate_change_pp": "REAL",
     "double_decline_streak": "INTEGER",
 }
 DERIVED = tuple(DERIVED_TYPES)
@@ -79,6 +80,11 @@ COUNTED = {
     ),
 }
 _LEVELLED = ("appearance_units", "defendant_units")
+#: The date that places a row of each counted table.
+DATE_OF = {table: date for counted in COUNTED.values() for table, date, _ in counted}
+#: The table an agency's count comes from, for each table the city's comes from.
+AGENCY_TABLE = {"cases": "defendants", "appearance_units": "defendant_units", "outcomes": "defendant_outcomes",
+                "defendant_units": "defendant_units"}
 BY_YEAR = "CAST(substr({date}, 1, 4) AS INTEGER)"
 
 

@@ -1,23 +1,30 @@
-"""The dashboard in a real browser: headless Chromium against `caselog serve`, offline.
+"""Reviewers' pages in a real browser: headless Chromium against `caselog serve`, offline.
 
 Chromium's own background traffic (updates, sign-in) is pointed at a dead
 local proxy and a resolver that knows no names, so the network log shows
-whether anything at all tried to leave the machine.  The screenshot is kept
-in the test's temporary folder; with CASELOG_SCREENSHOT=docs/dashboard.png it
-also replaces the README's picture (the demo city moves with today's date, so
-the picture is refreshed on purpose, not by every run).
+whether anything at all tried to leave the machine.  Each test reads the page
+as Chromium built it (the Chinese title, a percentage) and follows a link to
+the rows behind a figure.  Screenshots are kept in the test's temporary
+folder; with CASELOG_SCREENSHOTS=docs they also replace the README's pictures
+(docs/dashboard.png, table.png, query.png, report.png): the demo city moves
+with today's date, so the pictures are refreshed on purpose, not by every run.
+
+The tests need Debian's chromium and a CJK font: `bash .ci/install-browser`.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import unquote as urllib_unquote
 from urllib.parse import urlsplit
 
 import pytest
@@ -97,34 +104,112 @@ def _left_the_machine(netlog: Path) -> tuple[list[str], list[str]]:
     return away, page_requests
 
 
-def test_dashboard_renders_in_chromium_with_nothing_fetched_from_outside(served, tmp_path):
-    base, path = served
-    conn = opening.open_log(path, create=False)
-    year = demo.latest_complete_year(conn)
-    s = summaries.summary(conn, year=year)
-    conn.close()
-    netlog, shot = tmp_path / "net.json", tmp_path / "dashboard.png"
+def chromium(tmp_path: Path, url: str, name: str, *extra: str) -> tuple[str, Path]:
+    """Load ``url`` in headless Chromium: (the DOM as Chromium built it, the network log)."""
+    netlog = tmp_path / f"{name}.net.json"
     result = subprocess.run(
         [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={tmp_path / 'profile'}",
          "--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-         f"--log-net-log={netlog}", f"--window-size={WINDOW[0]},{WINDOW[1]}", f"--screenshot={shot}",
-         "--dump-dom", f"{base}/-/caselog/dashboard?year={year}"],
+         f"--log-net-log={netlog}", f"--window-size={WINDOW[0]},{WINDOW[1]}", *extra, "--dump-dom", url],
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    dom = result.stdout
-    assert dom.count('class="caselog-chart"') == 3 and "<polyline" in dom and "<rect" in dom
-    assert "出庭应诉率" in dom and report.pct(s["appearance_rate"]) in dom and report.pct(s["loss_rate"]) in dom
+    return result.stdout, netlog
 
-    away, page_requests = _left_the_machine(netlog)
-    assert away == [], f"traffic left the machine: {away}"
-    assert any(url.endswith("/-/static-plugins/caselog/caselog.css") for url in page_requests), page_requests
-    assert [url for url in page_requests if not _loopback(url)] == []
 
+def screenshot(tmp_path: Path, url: str, name: str) -> None:
+    """A PNG of the page at the window's size; copied into CASELOG_SCREENSHOTS when it is set."""
+    shot = tmp_path / f"{name}.png"
+    chromium(tmp_path, url, f"{name}-shot", f"--screenshot={shot}")
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == WINDOW
-    if os.environ.get("CASELOG_SCREENSHOT"):
-        shutil.copyfile(shot, os.environ["CASELOG_SCREENSHOT"])
+    if os.environ.get("CASELOG_SCREENSHOTS"):
+        shutil.copyfile(shot, Path(os.environ["CASELOG_SCREENSHOTS"]) / f"{name}.png")
+
+
+def nothing_left_the_machine(netlog: Path) -> list[str]:
+    away, page_requests = _left_the_machine(netlog)
+    assert away == [], f"traffic left the machine: {away}"
+    assert [url for url in page_requests if not _loopback(url)] == []
+    return page_requests
+
+
+def link(dom: str, pattern: str) -> str:
+    """The first href in the DOM matching ``pattern`` (a regular expression over the whole <a> tag)."""
+    found = re.search(pattern, dom, re.S)
+    assert found, pattern
+    return html.unescape(found.group(1))
+
+
+def _year_and_summary(path: Path) -> tuple[int, dict]:
+    conn = opening.open_log(path, create=False)
+    try:
+        year = demo.latest_complete_year(conn)
+        return year, summaries.summary(conn, year=year)
+    finally:
+        conn.close()
+
+
+def test_dashboard_renders_in_chromium_with_nothing_fetched_from_outside(served, tmp_path):
+    base, path = served
+    year, s = _year_and_summary(path)
+    dom, netlog = chromium(tmp_path, f"{base}/-/caselog/dashboard", "dashboard")
+    assert "<h1>行政诉讼年度仪表盘" in dom and f'<option value="{year}" selected="">' in dom
+    assert dom.count('class="caselog-chart"') == 3 and "<polyline" in dom and "<rect" in dom
+    assert report.pct(s["appearance_rate"]) in dom and report.pct(s["loss_rate"]) in dom
+    page_requests = nothing_left_the_machine(netlog)
+    assert any(url.endswith("/-/static-plugins/caselog/caselog.css") for url in page_requests), page_requests
+
+    # 出庭不出声 leads to the silent units: the table page Chromium opens lists exactly that many.
+    silent = link(dom, r'<tr data-figure="silent">.*?<a href="([^"]+)"')
+    rows, netlog = chromium(tmp_path, base + silent, "silent")
+    assert f"{s['silent']:,} rows" in rows and "应出庭单位" in rows
+    nothing_left_the_machine(netlog)
+    screenshot(tmp_path, f"{base}/-/caselog/dashboard", "dashboard")
+
+
+def test_a_table_page_reads_in_chinese_and_its_case_numbers_open_the_trail(served, tmp_path):
+    base, path = served
+    year, s = _year_and_summary(path)
+    url = f"{base}/{path.stem}/yearly_figures?agency=&level=all&year={year}"
+    dom, netlog = chromium(tmp_path, url, "table")
+    assert "<h1>年度数据 · Yearly figures</h1>" in dom and ">出庭应诉率<br>" in dom
+    assert f'<td class="col-appearance_rate type-float">{report.pct(s["appearance_rate"])}</td>' in dom
+    assert '<details class="caselog-glossary">' in dom
+    nothing_left_the_machine(netlog)
+    units, _ = chromium(tmp_path, f"{base}/{path.stem}/appearance_units?year={year}&silent=1", "units")
+    trail_url = link(units, r'<a class="caselog-case" href="([^"]+)">')
+    case = re.search(r"case=([^&]+)", trail_url).group(1)
+    trail, _ = chromium(tmp_path, base + trail_url, "trail")
+    assert "案件审计轨迹" in trail and "hearing_held" in trail and urllib_unquote(case) in trail
+    screenshot(tmp_path, f"{base}/{path.stem}/appearance_units?year={year}&silent=1", "table")
+
+
+def test_a_canned_query_reads_in_chinese_with_percentages(served, tmp_path):
+    base, path = served
+    year, s = _year_and_summary(path)
+    dom, netlog = chromium(tmp_path, f"{base}/{path.stem}/rates_by_agency", "query")
+    assert "<h1" in dom and "各单位年度数据(由差到好)" in dom and f'name="year" value="{year}"' in dom
+    worst = report.worst_first(s["by_agency"])[0]
+    assert re.search(rf'<td class="col-appearance_rate">{re.escape(report.pct(worst["appearance_rate"]))}</td>', dom)
+    assert f"共 {len(s['by_agency'])} 行" in dom and "SELECT" not in dom
+    nothing_left_the_machine(netlog)
+    screenshot(tmp_path, f"{base}/{path.stem}/rates_by_agency", "query")
+
+
+def test_the_written_report_prints_on_a4_with_nothing_fetched(served, tmp_path):
+    base, path = served
+    year, s = _year_and_summary(path)
+    url = f"{base}/-/caselog/report?year={year}"
+    dom, netlog = chromium(tmp_path, url, "report")
+    assert "<h1>全市行政诉讼出庭应诉与败诉情况报告</h1>" in dom and report.paragraph(s, "zh") in dom
+    assert f"<td>{report.pct(s['loss_rate'])}</td>" in dom and dom.count("<svg") == 3
+    nothing_left_the_machine(netlog)
+    pdf = tmp_path / "report.pdf"
+    chromium(tmp_path, url, "report-pdf", f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf.read_bytes())
+    assert boxes and {(round(float(w)), round(float(h))) for w, h in boxes} == {(595, 842)}  # A4 in points
+    screenshot(tmp_path, url, "report")

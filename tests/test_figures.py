@@ -233,6 +233,17 @@ def test_by_agency_lists_agencies_active_in_the_year_sorted_by_name(log):
     assert only["agency"] == "区人民政府" and only["filed"] == 1
 
 
+def test_the_speaking_rate_is_compared_with_the_year_before(log):
+    """2021: one head of two spoke (50%); 2022: two of three (66.7%), so +16.67 points."""
+    for year, spoke in ((2021, (True, False)), (2022, (True, True, False))):
+        for n, said in enumerate(spoke):
+            log.hearing(log.file(year), f"{year}-03-0{n + 1}", "deputy", spoke=said)
+    s = log.summary(2022)
+    assert (s["speaking_rate_prev"], s["speaking_rate"]) == (0.5, 2 / 3)
+    assert math.isclose(s["speaking_rate_change_pp"], (2 / 3 - 0.5) * 100)
+    assert log.summary(2021)["speaking_rate_change_pp"] is None  # 2020 had no head appear
+
+
 def test_a_period_is_compared_with_the_same_dates_a_year_earlier(log):
     """同期: 2022-01-01..06-30 against 2021-01-01..06-30; the streak is null for a period."""
     early, late, before = log.file(2022, filed_on="2022-03-01"), log.file(2022, filed_on="2022-09-01"), log.file(2021, filed_on="2021-05-01")

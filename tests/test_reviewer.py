@@ -158,13 +158,13 @@ def test_events_are_shown_newest_first_with_their_payload(example_db):
 
 @pytest.mark.parametrize("table, facets", [
     ("appearance_units", {"year", "agency", "attendance"}),
-    ("outcomes", {"year", "agency", "disposition"}),
+    ("outcomes", {"year", "agency", "loss"}),
     ("yearly_figures", {"year", "level", "agency"}),
-    ("events", {"type", "recorded_by"}),
+    ("events", set()),  # a million events cannot be grouped in a page's time; the log is read by case
 ])
 def test_tables_open_with_useful_facets(example_db, table, facets):
     body = get(Datasette([str(example_db)]), f"/reviews/{table}.json").json()
-    assert facets <= set(body["facet_results"])
+    assert facets <= set(body["facet_results"]) and (facets or not body["facet_results"])
 
 
 def test_metadata_only_goes_to_databases_with_caselogs_events_table(example_db, tmp_path):
@@ -182,7 +182,7 @@ def test_metadata_only_goes_to_databases_with_caselogs_events_table(example_db, 
 
 def test_enum_values_show_their_chinese_label(example_db):
     html = get(Datasette([str(example_db)]), "/reviews/appearance_units?attendance=deputy").text
-    assert 'deputy <span class="caselog-zh">副职负责人</span>' in html
+    assert '副职负责人 <span class="caselog-code">deputy</span>' in html
 
 
 # --- canned queries -------------------------------------------------------------------------------
@@ -200,7 +200,7 @@ def test_every_canned_query_is_titled_described_parametrised_and_read_only():
         assert not q.get("write"), name
         validate_sql_select(q["sql"])
         if "year" in q["params"]:
-            assert "CAST(:year AS INTEGER)" in q["sql"], name
+            assert queries.YEAR in q["sql"], name
 
 
 def test_rates_by_agency_equal_the_summary_worst_first(any_db):
@@ -300,7 +300,8 @@ def test_corrections_in_a_period_name_who_made_them(example_db):
 
 
 def _figure_cells(html: str) -> dict[str, str]:
-    return dict(re.findall(r'<tr data-figure="(\w+)"><th scope="row">.*?</th>\s*<td>(.*?)</td>', html, re.S))
+    return dict(re.findall(r'<tr data-figure="(\w+)"><th scope="row">.*?</th>\s*<td>(?:<a href="[^"]*">)?(.*?)(?:</a>)?</td>',
+                           html, re.S))
 
 
 def _formatted(key: str, value) -> str:
@@ -314,7 +315,9 @@ def test_dashboard_shows_the_latest_years_figures_charts_and_agencies(any_db):
     response = get(ds, "/-/caselog/dashboard")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     html = response.text
-    year = years_of(any_db)[-1]
+    conn = opening.open_log(any_db, create=False)
+    year = demo.latest_complete_year(conn)
+    conn.close()
     s = summary_of(any_db, year=year)
     assert '<meta charset="utf-8">' in html and f'<option value="{year}" selected>' in html
     cells = _figure_cells(html)
@@ -619,7 +622,7 @@ def test_a_log_filed_in_year_one_does_not_make_the_dashboard_summarise_two_thous
     shown = sorted(int(y) for y in re.findall(r'<option value="(\d{4})"', response.text))
     real = [y for y in years_of(path) if y >= dashboard.FIRST_YEAR]
     assert shown == list(range(real[0], real[-1] + 1))
-    assert sorted(set(summarised)) == shown and len(summarised) == len(shown) + 1  # and the year before the latest
+    assert summarised == [real[-1]]  # one summary, of the year shown; the charts read the yearly table
 
 
 @pytest.mark.parametrize("form", [

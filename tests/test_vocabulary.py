@@ -29,6 +29,7 @@ CLI_CHOICES = {
     ("summary", "level"): figures.LEVEL_SCOPES,
     ("file", "roles"): ev.ROLES,
     ("add-defendant", "role"): ev.ROLES,
+    ("report", "level"): figures.LEVEL_SCOPES,
 }
 #: Choices that are about presentation, the shell or who may do what, not the domain.
 NOT_VOCABULARY = {"fmt", "lang", "shell", ("keys add", "role"), ("accounts add", "role")}
@@ -52,7 +53,7 @@ def test_every_cli_choice_is_its_vocabulary():
 
 def test_every_word_of_the_domain_is_a_clerks_word():
     """Each word choice of the command line reads the vocabulary of the field of its name."""
-    words = {key: choices for key, choices in CLI_CHOICES.items() if key[0] != "summary"}
+    words = {key: choices for key, choices in CLI_CHOICES.items() if key[0] not in ("summary", "report")}
     field = {"roles": "role"}  # a repeatable option is named in the plural
     assert {(command, name): vocabulary.WORDS[field.get(name, name)] for command, name in words} == words
     assert set(vocabulary.WORDS) == {field.get(name, name) for _, name in words}
@@ -83,7 +84,7 @@ def test_no_short_form_shadows_a_word_or_a_label(field):
 def test_the_help_lists_every_word_with_its_chinese(command, name):
     help_text = " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
     for word in CLI_CHOICES[(command, name)]:
-        assert (vocabulary.label(word) if name != "level" or command != "summary" else word) in help_text
+        assert (vocabulary.label(word) if name != "level" or command not in ("summary", "report") else word) in help_text
 
 
 @pytest.mark.parametrize("table, words", [

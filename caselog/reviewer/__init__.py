@@ -13,14 +13,9 @@ from typing import Any
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-from caselog.events import LABELS_ZH
-from caselog.reviewer import accounts, csvsafe, dashboard, guard, limits, meta
+from caselog.reviewer import accounts, csvsafe, dashboard, exports, guard, limits, meta, pages, written
 
 CSS = "caselog.css"
-# Columns whose stored English values get their Chinese label beside them in HTML tables.
-LABELLED_COLUMNS = frozenset({
-    "level", "attendance", "excuse", "disposition", "first_disposition", "result", "appellant",
-})
 
 
 @hookimpl
@@ -35,7 +30,8 @@ def get_metadata(datasette: Any, key: str, database: str | None, table: str | No
     if not names:
         return {}
     dashboard_url = datasette.urls.path(meta.DASHBOARD_PATH)
-    return {"databases": {name: meta.database_metadata(dashboard_url) for name in names}}
+    return {"title": meta.texts()["title"], "description": meta.texts()["description"],
+            "databases": {name: meta.database_metadata(dashboard_url) for name in names}}
 
 
 @hookimpl
@@ -47,7 +43,8 @@ def prepare_connection(conn: Any, database: str, datasette: Any) -> None:
 
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Any:
-    return lambda app: guard.read_only(datasette, accounts.signed_in(datasette, limits.throttled(datasette, csvsafe.neutralising(app))))
+    return lambda app: guard.read_only(datasette, accounts.signed_in(datasette, limits.throttled(
+        datasette, csvsafe.neutralising(exports.complete(datasette, app)))))
 
 
 @hookimpl
@@ -57,7 +54,8 @@ def permission_allowed(datasette: Any, actor: dict | None, action: str, resource
 
 @hookimpl
 def register_routes() -> list:
-    return [(r"^/-/caselog/dashboard$", dashboard.page)]
+    return [(r"^/-/caselog/dashboard$", dashboard.page), (r"^/-/caselog/report$", written.page),
+            (exports.ROUTE, exports.query_csv)]
 
 
 @hookimpl
@@ -84,19 +82,25 @@ def extra_css_urls(template: str, database: str | None, datasette: Any) -> list[
 
 
 @hookimpl
-def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
-    """Show enum values with their Chinese label, event payloads as readable JSON, and personal names
-    masked for reviewers."""
-    if not isinstance(value, str) or not meta.is_caselog(datasette, database):
-        return None
-    if column in accounts.NAME_COLUMNS and accounts.ROLE.get() == "reviewer":
+def render_cell(row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
+    """Personal names masked for reviewers; rates as percentages, flags as 是/否, codes in Chinese, case
+    numbers as links, payloads as readable JSON."""
+    if (isinstance(value, str) and column in accounts.NAME_COLUMNS and accounts.ROLE.get() == "reviewer"
+            and meta.is_caselog(datasette, database)):
         return accounts.masked(value)
-    if column in LABELLED_COLUMNS and value in LABELS_ZH:
-        return Markup(f'{escape(value)} <span class="caselog-zh">{escape(LABELS_ZH[value])}</span>')
-    if column in ("payload", "target_payload") and value.startswith("{"):
+    if isinstance(value, str) and column in ("payload", "target_payload") and value.startswith("{"):
         try:
-            pretty = json.dumps(json.loads(value), ensure_ascii=False, indent=1)
+            shown = Markup(f'<pre class="caselog-payload">{escape(json.dumps(json.loads(value), ensure_ascii=False, indent=1))}</pre>')
         except ValueError:
             return None
-        return Markup(f'<pre class="caselog-payload">{escape(pretty)}</pre>')
-    return None
+    else:
+        shown = pages.cell(row, value, column, table, datasette, database)
+    # Checked last, for the cells that would change: it reads the file's signature, and a page
+    # of 1,000 rows by 40 columns asked 40,000 times.
+    return shown if shown is not None and meta.is_caselog(datasette, database) else None
+
+
+@hookimpl
+def extra_template_vars(template: str, database: str | None, table: str | None, request: Any,
+                        datasette: Any) -> Any:
+    return pages.template_vars(template, database, table, request, datasette)

@@ -6,6 +6,7 @@ cannot break out of the markup.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from html import escape
 from typing import Sequence
@@ -20,6 +21,7 @@ class Frame:
     """The drawing area: the plot sits inside the margins, x labels and legend below it."""
 
     top_value: float
+    low_value: float = 0.0  # the value at the plot's bottom edge
     below: int = 28  # room under the plot for the x labels (and the legend)
     width: int = 600
     plot_height: int = 180
@@ -40,7 +42,8 @@ class Frame:
         return [self.left + span * (i + 0.5) / n for i in range(n)]
 
     def y(self, value: float) -> float:
-        return self.top + self.plot_height * (1 - value / self.top_value) if self.top_value else self.bottom
+        span = self.top_value - self.low_value
+        return self.top + self.plot_height * (1 - (value - self.low_value) / span) if span else self.bottom
 
 
 def _svg(frame: Frame, title: str, body: list[str]) -> str:
@@ -54,14 +57,21 @@ def _svg(frame: Frame, title: str, body: list[str]) -> str:
     )
 
 
-def _axes(frame: Frame, labels: Sequence[str], ticks: Sequence[tuple[float, str]]) -> list[str]:
+def _axes(frame: Frame, labels: Sequence[str], ticks: Sequence[tuple[float, str]], selected: str | None) -> list[str]:
     out = []
+    xs = frame.x(len(labels))
+    if selected in labels:  # a band behind the selected year, whose label is also bold
+        step = (frame.width - frame.left - frame.right) / len(labels)
+        x = xs[list(labels).index(selected)]
+        out.append(f'<rect class="caselog-selected" x="{x - step / 2:.1f}" y="{frame.top}" width="{step:.1f}" '
+                   f'height="{frame.plot_height}" fill="#fff3cd"/>')
     for value, text in ticks:
         y = frame.y(value)
         out.append(f'<line x1="{frame.left}" y1="{y:.1f}" x2="{frame.width - frame.right}" y2="{y:.1f}" stroke="#ddd"/>')
         out.append(f'<text x="{frame.left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{escape(text)}</text>')
-    for x, text in zip(frame.x(len(labels)), labels):
-        out.append(f'<text x="{x:.1f}" y="{frame.bottom + 16}" text-anchor="middle" fill="#333">{escape(text)}</text>')
+    for x, text in zip(xs, labels):
+        weight = ' font-weight="bold"' if text == selected else ""
+        out.append(f'<text x="{x:.1f}" y="{frame.bottom + 16}" text-anchor="middle" fill="#333"{weight}>{escape(text)}</text>')
     return out
 
 
@@ -76,10 +86,26 @@ def _legend(frame: Frame, names: Sequence[str], colours: Sequence[str]) -> list[
     return out
 
 
-def rate_chart(title: str, labels: Sequence[str], values: Sequence[float | None], colour: str = PALETTE[0]) -> str:
-    """A line of rates (fractions) over ``labels``, 0-100 %; a None leaves a gap in the line."""
-    frame = Frame(top_value=1.0)
-    body = _axes(frame, labels, [(v / 100, f"{v}%") for v in (0, 25, 50, 75, 100)])
+def rate_axis(values: Sequence[float | None]) -> list[float]:
+    """Ticks (in percent) that fit the rates: the fewest round steps, at most five, that span them."""
+    found = [v * 100 for v in values if v is not None] or [0.0, 100.0]
+    low, high = min(found), max(found)
+    for step in (0.5, 1, 2, 2.5, 5, 10, 20, 25):
+        bottom, top = math.floor(low / step) * step, math.ceil(high / step) * step
+        if top == bottom:
+            top += step
+        if (top - bottom) / step <= 5:
+            break
+    bottom, top = max(bottom, 0.0), min(top, 100.0)
+    return [bottom + step * i for i in range(int(round((top - bottom) / step)) + 1)]
+
+
+def rate_chart(title: str, labels: Sequence[str], values: Sequence[float | None], colour: str = PALETTE[0],
+               selected: str | None = None) -> str:
+    """A line of rates (fractions) over ``labels`` on an axis that fits them; a None leaves a gap in the line."""
+    ticks = rate_axis(values)
+    frame = Frame(top_value=ticks[-1] / 100, low_value=ticks[0] / 100)
+    body = _axes(frame, labels, [(v / 100, f"{v:g}%") for v in ticks], selected)
     segments: list[list[str]] = [[]]
     for x, value in zip(frame.x(len(labels)), values):
         if value is None:
@@ -97,12 +123,13 @@ def rate_chart(title: str, labels: Sequence[str], values: Sequence[float | None]
     return _svg(frame, title, body)
 
 
-def stacked_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]]) -> str:
+def stacked_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]],
+                  selected: str | None = None) -> str:
     """Bars of counts over ``labels``, one stacked segment per named series, with a legend."""
     totals = [sum(column) for column in zip(*(values for _, values in series))] or [0]
     legend_rows = -(-len(series) // LEGEND_COLUMNS)
     frame = Frame(top_value=_nice_ceiling(max(totals)), below=28 + 12 + LEGEND_ROW * legend_rows)
-    body = _axes(frame, labels, [(frame.top_value * i / 4, f"{frame.top_value * i / 4:g}") for i in range(5)])
+    body = _axes(frame, labels, [(frame.top_value * i / 4, f"{frame.top_value * i / 4:g}") for i in range(5)], selected)
     bar = (frame.width - frame.left - frame.right) / max(len(labels), 1) * 0.6
     colours = PALETTE[: len(series)]
     for i, x in enumerate(frame.x(len(labels))):

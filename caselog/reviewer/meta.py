@@ -13,6 +13,7 @@ import html
 import json
 import os
 import sqlite3
+import time
 from importlib import resources
 from typing import Any
 
@@ -20,6 +21,7 @@ from caselog import database
 from caselog.reviewer import queries
 
 DASHBOARD_PATH = "/-/caselog/dashboard"
+REPORT_PATH = "/-/caselog/report"
 
 
 @functools.cache
@@ -51,7 +53,8 @@ def _database_json(dashboard_url: str) -> str:
         "title": source["title"],
         "description_html": html.escape(source["description"]) + link,
         "tables": tables,
-        "queries": queries.QUERIES,
+        # Reviewers read a query's title, description and parameters; its SQL is one click away.
+        "queries": {name: {**q, "hide_sql": True} for name, q in queries.QUERIES.items()},
     }, ensure_ascii=False)
 
 
@@ -87,12 +90,22 @@ def _has_caselog_events(path: str, signature: tuple) -> bool:
     return expected <= columns
 
 
+# How long an answer of is_caselog stands: render_cell asks for each cell, 12,000 times for one
+# page of rates by agency, and each fresh answer reads two files' status.
+ANSWER_SECONDS = 1.0
+_answers: dict[str, tuple[float, bool]] = {}
+
+
 def is_caselog(datasette: Any, name: str) -> bool:
     """Whether the served database ``name`` is a caselog log: it has caselog's ``events`` table."""
     db = datasette.databases.get(name)
     if db is None or not db.path:
         return False
-    return _has_caselog_events(db.path, _signature(db.path))
+    now = time.monotonic()
+    found = _answers.get(db.path)
+    if found is None or now - found[0] > ANSWER_SECONDS:
+        found = _answers[db.path] = (now, _has_caselog_events(db.path, _signature(db.path)))
+    return found[1]
 
 
 def caselog_databases(datasette: Any) -> list[str]:

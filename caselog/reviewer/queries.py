@@ -2,13 +2,31 @@
 
 Every rate comes from ``yearly_figures`` (computed by caselog.figures); the
 queries only select and order.  Parameters arrive as text, so they are cast
-before being compared with typed columns, and an empty optional parameter
-means "any".
+before being compared with typed columns; an empty optional parameter means
+"any", and an empty year the latest complete year, so that a query opened
+from the database page shows a year whose figures are final.
 """
 
 from __future__ import annotations
 
 from caselog import figures
+
+#: Each parameter's (Chinese label, English label, what it takes), shown beside its field.
+PARAMS: dict[str, tuple[str, str, str]] = {
+    "year": ("年度", "year", "四位年份,如 2022;留空为最近一个完整年度 / a year such as 2022; empty: the latest complete year"),
+    "level": ("审级范围", "level", "all 全部审级(默认)或 first 仅一审 / all levels (default) or first instance only"),
+    "agency": ("被告机关", "agency", "机关全称;留空为全部机关 / an agency's full name; empty: every agency"),
+    "case": ("案号", "case", "一审案号,如 (2022)浙0302行初123号 / a first-instance case number"),
+    "since": ("起始时间", "since", "记录时间不早于此,如 2023-01-01;留空不限 / recorded at or after, e.g. 2023-01-01; empty: any"),
+    "until": ("截止时间", "until", "记录时间不晚于此(日期含当天);留空不限 / recorded at or before (a date includes the day); empty: any"),
+    "clerk": ("记录人", "clerk", "书记员用户名;留空为全部 / a clerk's name; empty: every clerk"),
+}
+
+# The latest year before this one with the city's figures (or the last year at all), as
+# caselog.demo.latest_complete_year finds it; a test holds the two to the same answer.
+LATEST_COMPLETE_YEAR = """(SELECT coalesce(max(CASE WHEN year < CAST(strftime('%Y', 'now', 'localtime') AS INTEGER)
+  THEN year END), max(year)) FROM yearly_figures WHERE agency = '' AND level = 'all')"""
+YEAR = f"coalesce(CAST(nullif(trim(:year), '') AS INTEGER), {LATEST_COMPLETE_YEAR})"
 
 _FIRST = ("appearance_rate", "speaking_rate", "loss_rate")
 _FIGURE_COLUMNS = ", ".join(f'"{key}"' for key in _FIRST + tuple(k for k in figures.KEYS if k not in _FIRST))
@@ -37,7 +55,7 @@ QUERIES: dict[str, dict] = {
         "params": ["year", "level"],
         "sql": f"""SELECT agency, {_FIGURE_COLUMNS}
 FROM yearly_figures
-WHERE year = CAST(:year AS INTEGER)
+WHERE year = {YEAR}
   AND level = coalesce(nullif(:level, ''), 'all')
   AND agency <> ''
 ORDER BY appearance_rate IS NULL, coalesce(appearance_rate, 0), -coalesce(loss_rate, 0), agency""",
@@ -53,7 +71,7 @@ ORDER BY appearance_rate IS NULL, coalesce(appearance_rate, 0), -coalesce(loss_r
         "sql": f"""SELECT u.agency, u."case", u.level, u.attendance, u.first_held_on, u.hearings,
   {_OFFICIALS}
 FROM {_UNITS_COUNTED}
-WHERE u.year = CAST(:year AS INTEGER) AND u.head = 1 AND u.silent = 1{_UNIT_FILTERS}
+WHERE u.year = {YEAR} AND u.head = 1 AND u.silent = 1{_UNIT_FILTERS}
 ORDER BY u.agency, u.first_held_on, u."case", u.level""",
     },
     "recommendations_expected": {
@@ -68,7 +86,7 @@ ORDER BY u.agency, u.first_held_on, u."case", u.level""",
         "sql": f"""SELECT u.agency, u."case", u.level, u.attendance, u.excused, u.head_left_or_refused, u.first_held_on,
   u.hearings, {_OFFICIALS}
 FROM {_UNITS_COUNTED}
-WHERE u.year = CAST(:year AS INTEGER) AND u.recommendation_expected = 1{_UNIT_FILTERS}
+WHERE u.year = {YEAR} AND u.recommendation_expected = 1{_UNIT_FILTERS}
 ORDER BY u.agency, u.first_held_on, u."case", u.level""",
     },
     "losses_and_reversals": {
@@ -80,7 +98,7 @@ ORDER BY u.agency, u.first_held_on, u."case", u.level""",
             " into a loss. agency is optional."
         ),
         "params": ["year", "agency"],
-        "sql": """SELECT o.agency, o."case", o.concluded_on, o.first_disposition, o.disposition,
+        "sql": f"""SELECT o.agency, o."case", o.concluded_on, o.first_disposition, o.disposition,
   o.first_loss, o.loss, o.reduced_on_appeal, o.added_on_appeal,
   (SELECT json_group_array(json_object('level', a.level, 'appeal_case', a.appeal_case,
      'filed_on', a.filed_on, 'decided_on', a.decided_on, 'result', a.result, 'disposition', a.disposition))
@@ -89,7 +107,7 @@ FROM (SELECT * FROM outcomes WHERE :agency = ''
       UNION ALL SELECT "case", agency, year, concluded_on, first_disposition, disposition, first_loss, loss,
         reduced_on_appeal, added_on_appeal, merits_judgment, withdrawn_after_change
       FROM defendant_outcomes WHERE :agency <> '' AND agency = :agency) o
-WHERE o.year = CAST(:year AS INTEGER) AND (o.first_loss = 1 OR o.loss = 1)
+WHERE o.year = {YEAR} AND (o.first_loss = 1 OR o.loss = 1)
 ORDER BY o.reduced_on_appeal DESC, o.added_on_appeal DESC, o.agency, o.concluded_on, o."case"
 """,
     },
@@ -106,7 +124,7 @@ ORDER BY o.reduced_on_appeal DESC, o.added_on_appeal DESC, o.agency, o.concluded
   (SELECT d.attendance FROM defendant_units d WHERE d."case" = u."case" AND d.level = u.level
      AND d.agency = (SELECT agency FROM defendants f WHERE f."case" = u."case" AND f.role IS NULL)) AS first_defendant_attendance
 FROM defendant_units u
-WHERE u.year = CAST(:year AS INTEGER) AND u.role = 'reconsideration' AND u.head = 0{_UNIT_FILTERS}
+WHERE u.year = {YEAR} AND u.role = 'reconsideration' AND u.head = 0{_UNIT_FILTERS}
 ORDER BY u.agency, u.first_held_on, u."case", u.level""",
     },
     "case_trail": {
@@ -147,4 +165,12 @@ WHERE c.type IN ('event_corrected', 'event_retracted')
   AND (:clerk = '' OR c.recorded_by = :clerk)
 ORDER BY c.position DESC""",
     },
+}
+
+#: The table each query's rows come from: its columns take that table's labels on the page.
+SOURCES = {
+    "rates_by_agency": "yearly_figures", "silent_heads": "appearance_units",
+    "recommendations_expected": "appearance_units", "losses_and_reversals": "outcomes",
+    "reconsideration_without_head": "defendant_units",
+    "case_trail": "events", "corrections": "events",
 }
