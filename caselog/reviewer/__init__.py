@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-from caselog.events import LABELS_ZH
-from caselog.reviewer import accounts, csvsafe, dashboard, guard, limits, meta
+from caselog.events import AGENCY_LEVELS_ZH, LABELS_ZH
+from caselog.reviewer import accounts, csvsafe, dashboard, guard, limits, meta, queries
 
 CSS = "caselog.css"
 # Columns whose stored English values get their Chinese label beside them in HTML tables.
 LABELLED_COLUMNS = frozenset({
     "level", "attendance", "excuse", "disposition", "first_disposition", "result", "appellant",
 })
+# Tables whose agency column holds a name as the events give it: it links to what the registry says of it.
+AGENCY_LINKED = frozenset({"cases", "defendants", "hearings", "appearance_units", "defendant_units", "outcomes",
+                           "defendant_outcomes", "agencies"})
 
 
 @hookimpl
@@ -37,6 +41,7 @@ def prepare_connection(conn: Any, database: str, datasette: Any) -> None:
     if meta.is_caselog(datasette, database):
         guard.protect(conn)
         limits.cap(conn)
+        queries.register(conn)
 
 
 @hookimpl
@@ -79,12 +84,17 @@ def extra_css_urls(template: str, database: str | None, datasette: Any) -> list[
 
 @hookimpl
 def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
-    """Show enum values with their Chinese label, event payloads as readable JSON, and personal names
-    masked for reviewers."""
+    """Show enum values with their Chinese label, agencies as links to the registry, event payloads as
+    readable JSON, and personal names masked for reviewers."""
     if not isinstance(value, str) or not meta.is_caselog(datasette, database):
         return None
     if column in accounts.NAME_COLUMNS and accounts.ROLE.get() == "reviewer":
         return accounts.masked(value)
+    if column == "agency" and table in AGENCY_LINKED and value:
+        href = datasette.urls.table(database, "agency_names") + "?" + urlencode({"name": value})
+        return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
+    if column == "agency_level" and value in AGENCY_LEVELS_ZH:
+        return Markup(f'{escape(value)} <span class="caselog-zh">{escape(AGENCY_LEVELS_ZH[value])}</span>')
     if column in LABELLED_COLUMNS and value in LABELS_ZH:
         return Markup(f'{escape(value)} <span class="caselog-zh">{escape(LABELS_ZH[value])}</span>')
     if column in ("payload", "target_payload") and value.startswith("{"):

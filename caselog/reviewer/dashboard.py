@@ -51,15 +51,15 @@ def parse(args: Any) -> tuple[int | None, str, str | None]:
     level = args.get("level") or "all"
     if level not in figures.LEVEL_SCOPES:
         raise BadRequest(f"level must be all or first, not {level!r}")
-    return int(year) if year else None, level, args.get("agency") or None
+    return int(year) if year else None, level, queries.agency_parameter(args.get("agency")) or None
 
 
 def collect(conn: sqlite3.Connection, year: int | None, level: str, agency: str | None) -> dict:
     """Every summary the page shows, read in one transaction so the years agree with each other."""
     with database.reading(conn):
         agencies = [row[0] for row in conn.execute("SELECT DISTINCT agency FROM cases ORDER BY agency")]
-        if agency is not None and agency not in agencies:
-            raise BadRequest(f"no case of agency {agency!r} in the log")
+        if agency is not None:
+            agency = summaries.agency_named(conn, agency)  # an alias or former name means its agency
         years = [row[0] for row in conn.execute(
             "SELECT year FROM yearly_figures WHERE level = ? AND agency = ? AND year BETWEEN ? AND ? ORDER BY year",
             (level, agency or figures.CITY, FIRST_YEAR, dt.date.today().year),
@@ -108,6 +108,28 @@ def agency_table(s: dict, link: Any) -> dict:
     return {"columns": columns, "rows": rows}
 
 
+def group_sections(s: dict) -> list[dict]:
+    """The figures by the defendant's level and by region (the agency registry's groups, empty without
+    one): a table each, with the agency table's columns, and a chart of who appeared for each group."""
+    columns = [(key, zh, en) for (key, zh), (_, en) in zip(report.AGENCY_COLUMNS["zh"], report.AGENCY_COLUMNS["en"])]
+    sections = []
+    for field, headings in report.GROUP_HEADINGS.items():
+        rows = s.get("by_" + field) or []
+        if not rows:
+            continue
+        (zh, first_zh), (en, first_en) = headings["zh"], headings["en"]
+        names = [report.group_name(field, row[field], "zh") for row in rows]
+        split = [(" ".join(meta.label("yearly_figures", key)), [row[key] for row in rows]) for key in SPLIT]
+        sections.append({
+            "title": f"{zh} · {en}",
+            "columns": [(field, first_zh, first_en), *columns[1:]],
+            "rows": [{"name": name, "cells": [_value(key, row[key]) for key, _, _ in columns[1:]]}
+                     for name, row in zip(names, rows)],
+            "chart": Markup(charts.stacked_chart(f"{zh}出庭人员构成 · who appeared, {en.lower()}", names, split)),
+        })
+    return sections
+
+
 def chart_svgs(years: list[int], found: dict[int, dict]) -> list[Markup]:
     labels = [str(y) for y in years]
     series = [found[y] for y in years]
@@ -140,7 +162,7 @@ def context(datasette: Any, database: str, data: dict, level: str, agency: str |
     query_args = urlencode({"year": data["year"], "level": level, "agency": agency or ""})
     out.update({
         "s": s,
-        "scope": agency or "全市 · whole city",
+        "scope": s.get("agency") or "全市 · whole city",  # an alias or former name shows its agency
         "figures": figure_rows(s, data["summaries"][data["year"] - 1]),
         "headline": [
             (key, *meta.label("yearly_figures", key), _value(key, s[key]), _change(s, key))
@@ -149,6 +171,7 @@ def context(datasette: Any, database: str, data: dict, level: str, agency: str |
         "paragraph_zh": report.paragraph(s, "zh"),
         "paragraph_en": report.paragraph(s, "en"),
         "agency_table": agency_table(s, link),
+        "groups": group_sections(s),
         "charts": chart_svgs(data["years"], data["summaries"]),
         "queries": [
             (datasette.urls.query(database, name) + "?" + query_args, queries.QUERIES[name]["title"])
