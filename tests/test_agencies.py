@@ -312,3 +312,23 @@ def test_the_reports_show_the_groups(city):
     level = next(r for r in rows if r["agency_level"] == "city_dept")
     assert (level["agency"], level["filed"], level["filed_prev"]) == ("", "2", "2")
     assert next(r for r in rows if r["region"] == "城东区")["losses"] == "1"
+
+
+def test_an_import_into_an_empty_log_read_by_the_helper_resolves_aliases_and_projects_them(tmp_path, monkeypatch):
+    """The helper copies the file's events as written; once an alias is resolved they differ from what is
+    logged, so the importing process refreshes every case itself and verify finds the projections right."""
+    from caselog import parallel
+
+    monkeypatch.setattr(parallel, "READ_APART_FROM", 0)
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 2)
+    lines = [{"type": "agency_registered", "case": ev.REGISTRY, "agency": "市公安局", "agency_level": "city_dept",
+              "region": "市本级", "aliases": ["公安局"]},
+             *({"type": "case_filed", "case": f"(2022)浙0302行初{n}号", "filed_on": "2022-03-01", "court": "某法院",
+                "agency": "公安局" if n % 2 else "市公安局", "cause": "行政处罚"} for n in range(1, 41))]
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), "utf-8")
+    conn = opening.open_log(tmp_path / "helped.db")
+    with open(path, "rb") as file:
+        assert parallel.import_file(conn, file, "tester") == 41
+    assert conn.execute("SELECT DISTINCT agency FROM cases").fetchall() == [("市公安局",)]
+    audit.verify(conn)
