@@ -214,7 +214,7 @@ def _record(env: Env, case: str | None, type_: str, payload: dict, expect_versio
     problems = list(problems)
     if case is not None:  # None only when the command could not find the event it names
         try:
-            case = ev.case_number(case)
+            case = ev.stream(type_, case)
         except ValueError as error:
             problems.append(("case", str(error)))
     try:
@@ -312,7 +312,7 @@ class Words(click.Choice):
 def words_option(*decls: str, help: str, **kw: Any) -> Callable:
     """An option whose value is a word of the vocabulary; its help lists every word with its Chinese."""
     field = decls[-1].lstrip("-").replace("-", "_")
-    listing = ", ".join(vocabulary.label(word) for word in vocabulary.WORDS[field])
+    listing = ", ".join(vocabulary.label(word, field) for word in vocabulary.WORDS[field])
     return click.option(*decls, type=Words(field), help=f"{help} One of: {listing}.", **kw)
 
 
@@ -987,6 +987,158 @@ def summary(env: Env, year: int | None, start: dt.datetime | None, end: dt.datet
     result = summaries.summary(conn, year=year, start=start and start.date(),
                                end=end and end.date(), level=level, agency=agency, as_of=as_of)
     click.echo(report.render(result, fmt, lang), nl=False)
+
+
+# --- the agency registry ----------------------------------------------------------
+
+
+@cli.group(cls=Group)
+def agency() -> None:
+    """The agency registry (机构名录): each defendant's one name, its aliases, level and region.
+
+    The registry is kept as events in the log.  Once an agency is registered, a case event naming an
+    agency that is neither registered nor an alias is refused; an alias is logged as its agency.
+
+    \b
+    Example:
+        caselog agency add 市公安局 --level 市级部门 --region 市本级 --alias 公安局
+    """
+
+
+def _registered(env: Env, type_: str, payload: dict, as_json: bool) -> None:
+    from caselog import events as ev
+
+    _record(env, ev.REGISTRY, type_, payload, None, as_json)
+
+
+def registry_json_option(fn: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print the recorded event as JSON.")(fn)
+
+
+@agency.command(name="add")
+@click.argument("agency")
+@words_option("--level", "agency_level", required=True, help="被告级别.")
+@click.option("--region", required=True, help="区县: its district or county (市本级 for the city's own).")
+@click.option("--alias", "aliases", multiple=True, metavar="NAME", help="Another name it goes by (repeatable).")
+@registry_json_option
+@pass_env
+def agency_add(env: Env, agency: str, agency_level: str, region: str, aliases: tuple[str, ...], as_json: bool) -> None:
+    """Register an agency (agency_registered).
+
+    \b
+    Example:
+        caselog agency add 市公安局 --level city_dept --region 市本级 --alias 公安局
+    """
+    _registered(env, "agency_registered", dict(agency=agency, agency_level=agency_level, region=region,
+                                               aliases=list(aliases) or None), as_json)
+
+
+@agency.command(name="alias")
+@click.argument("agency", shell_complete=_complete_agencies)
+@click.argument("alias")
+@registry_json_option
+@pass_env
+def agency_alias(env: Env, agency: str, alias: str, as_json: bool) -> None:
+    """Record another name a registered agency goes by (agency_aliased).
+
+    \b
+    Example:
+        caselog agency alias 市公安局 市公安
+    """
+    _registered(env, "agency_aliased", dict(agency=agency, alias=alias), as_json)
+
+
+@agency.command(name="rename")
+@click.argument("agency", shell_complete=_complete_agencies)
+@click.argument("new_name", metavar="NEW")
+@click.option("--on", "renamed_on", required=True, metavar="DATE", help="The date the new name took effect.")
+@registry_json_option
+@pass_env
+def agency_rename(env: Env, agency: str, new_name: str, renamed_on: str, as_json: bool) -> None:
+    """Rename an agency (agency_renamed, 机构改革): its figures under the old name stay its own.
+
+    \b
+    Example:
+        caselog agency rename 市国土资源局 市自然资源和规划局 --on 2019-01-10
+    """
+    _registered(env, "agency_renamed", dict(agency=agency, new_name=new_name, renamed_on=renamed_on), as_json)
+
+
+@agency.command(name="update")
+@click.argument("agency", shell_complete=_complete_agencies)
+@words_option("--level", "agency_level", help="Its new level (被告级别).")
+@click.option("--region", help="Its new region (区县).")
+@registry_json_option
+@pass_env
+def agency_update(env: Env, agency: str, agency_level: str | None, region: str | None, as_json: bool) -> None:
+    """Change a registered agency's level or region (agency_updated).
+
+    \b
+    Example:
+        caselog agency update 城东区人民政府 --region 城东区
+    """
+    _registered(env, "agency_updated", dict(agency=agency, agency_level=agency_level, region=region), as_json)
+
+
+@agency.command(name="list")
+@click.option("--as-of", metavar="TIME", help="The registry as it was at this time (UTC; a date means its end).")
+@output_options
+@pass_env
+def agency_list(env: Env, as_of: str | None, fmt: str | None) -> None:
+    """List the registered agencies: name, level, region, aliases, former names.
+
+    \b
+    Example:
+        caselog agency list --csv > agencies.csv
+    """
+    from caselog import audit
+
+    emit_rows(audit.agencies_listed(env.conn(create=False), as_of), fmt, audit.AGENCY_COLUMNS)
+
+
+@agency.command(name="show")
+@click.argument("agency", shell_complete=_complete_agencies)
+@click.option("--json", "as_json", is_flag=True, help="Print the agency and its registry events as one JSON object.")
+@pass_env
+def agency_show(env: Env, agency: str, as_json: bool) -> None:
+    """Show a registered agency, by any of its names, and the registry events that made it.
+
+    \b
+    Example:
+        caselog agency show 公安局
+    """
+    from caselog import audit
+
+    found = audit.agency_detail(env.conn(create=False), agency)
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        return
+    click.echo("\n".join(f"{key}: {value}" for key, value in found.items() if key != "events"))
+    emit_rows(found["events"], None, ("position", "recorded_at", "recorded_by", "type", "payload"))
+
+
+@agency.command(name="import")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@pass_env
+def agency_import(env: Env, path: str) -> None:
+    """Register the agencies of a CSV or XLSX sheet, all or nothing.
+
+    The first row names the columns 名称, 级别, 区县 and optionally 别名 (several separated by 、 or ;);
+    级别 is a code (city_dept) or its label (市级部门).  A refusal names every bad row.
+
+    \b
+    Example:
+        caselog agency import 机构名录.xlsx
+    """
+    from caselog import agencies, chain, signing, writer
+    from caselog import events as ev
+
+    conn = env.conn()
+    seal = env.seal(signing.IMPORT)
+    rows = agencies.sheet_events(agencies.read_table(path), writer.registry_of(conn))
+    writer.append(conn, [writer.Proposed(event, ev.REGISTRY, env.clerk, source=f"row {number}")
+                         for number, event in rows], seal=seal)
+    message(f"registered {len(rows)} agencies; head {chain.head(conn)}")
 
 
 # --- reviewers ------------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
-from typing import Callable
+from typing import Callable, Iterator
 
 from caselog import events as ev
-from caselog import chain, database, parallel, projections, rules, signing, writer
+from caselog import agencies, chain, database, parallel, projections, rules, signing, writer
 from caselog.errors import InputError, RuleViolation, TamperError
 
 EVENT_COLUMNS = ("position", "recorded_at", "recorded_by", "case", "version", "type", "event_id", "payload")
@@ -16,11 +17,13 @@ EVENT_COLUMNS = ("position", "recorded_at", "recorded_by", "case", "version", "t
 
 def list_events(conn: sqlite3.Connection, *, case: str | None = None, type_: str | None = None,
                 clerk: str | None = None, since: str | None = None, until: str | None = None,
-                limit: int | None = None) -> list[dict]:
+                limit: int | None = None, stream: str | None = None) -> list[dict]:
+    """Logged events, oldest first; ``stream`` is a stream's key as stored (the registry's), ``case`` a
+    case number as a clerk types it."""
     clauses, params = [], []
-    if case is not None:
+    if case is not None or stream is not None:
         clauses.append('"case" = ?')
-        params.append(_case(case))
+        params.append(stream or _case(case))
     if type_ is not None:
         if type_ not in ev.EVENT_TYPES:
             raise InputError(f"unknown event type {type_!r}: expected one of {', '.join(ev.EVENT_TYPES)}")
@@ -99,6 +102,58 @@ def case_detail(conn: sqlite3.Connection, case: str) -> dict:
     }
 
 
+#: The columns of ``agency list``.
+AGENCY_COLUMNS = ("agency", "agency_level", "level_zh", "region", "aliases", "former_names")
+
+
+def _agency_row(row: tuple) -> dict:
+    agency, level, region, aliases, former = row
+    return {"agency": agency, "agency_level": level, "level_zh": ev.AGENCY_LEVELS_ZH[level], "region": region,
+            "aliases": "、".join(json.loads(aliases)),
+            "former_names": "、".join(f"{f['name']}(至{f['until']})" for f in json.loads(former))}
+
+
+def agencies_listed(conn: sqlite3.Connection, as_of: str | None = None) -> list[dict]:
+    """The registered agencies by level (highest first) and name, now or as the log held them at ``as_of``."""
+    upto = chain.as_of_position(conn, chain.timestamp(as_of)) if as_of is not None else None
+    with database.reading(conn), parallel.replayed(conn, upto) if as_of is not None else _now(conn) as (source, _):
+        rows = source.execute("SELECT agency, agency_level, region, aliases, former_names FROM agencies").fetchall()
+    return sorted(map(_agency_row, rows), key=lambda r: (ev.AGENCY_LEVELS.index(r["agency_level"]), r["agency"]))
+
+
+@contextlib.contextmanager
+def _now(conn: sqlite3.Connection) -> Iterator[tuple[sqlite3.Connection, chain.Head]]:
+    yield conn, projections.projection_head(conn)
+
+
+def agency_detail(conn: sqlite3.Connection, name: str) -> dict:
+    """A registered agency, by any of its names: its record, the cases naming it, and its registry events."""
+    try:
+        name = ev.agency_name(name)
+    except (ValueError, TypeError) as error:
+        raise InputError(f"agency: {error}") from None
+    found = conn.execute("SELECT a.agency, a.agency_level, a.region, a.aliases, a.former_names FROM agency_names n "
+                         "JOIN agencies a ON a.agency = n.agency WHERE n.name = ?", (name,)).fetchone()
+    if found is None:
+        registry = writer.registry_of(conn)
+        raise InputError(f"{name} is not a registered agency or alias{registry.suggestion(name)}")
+    out = _agency_row(found)
+    names = [row[0] for row in conn.execute("SELECT name FROM agency_names WHERE agency = ?", (out["agency"],))]
+    marks = ", ".join("?" * len(names))
+    (out["cases"],) = conn.execute(f'SELECT count(DISTINCT "case") FROM defendants WHERE agency IN ({marks})',
+                                   names).fetchone()
+    out["events"] = [
+        {**row, "payload": json.loads(row["payload"])} for row in list_events(conn, stream=ev.REGISTRY)
+        if names_in(json.loads(row["payload"])) & set(names)
+    ]
+    return out
+
+
+def names_in(payload: dict) -> set[str]:
+    """The names a registry event's payload gives."""
+    return {payload[k] for k in ("agency", "alias", "new_name") if k in payload} | set(payload.get("aliases", ()))
+
+
 def parse_anchor(anchor: str) -> tuple[int, str]:
     position, sep, digest = anchor.partition(":")
     if not sep or not (position.isascii() and position.isdigit()) or len(digest) != 64:  # "²".isdigit() too
@@ -151,6 +206,7 @@ def replay(conn: sqlite3.Connection) -> None:
         return rules.fold(case, before(case, position)) if case in seen else rules.CaseState(case)
 
     states = rules.StateCache(load)
+    registry = agencies.Registry()
     seen: set[str] = set()
     last = ""
     for row in conn.execute(chain.SELECT + " ORDER BY position"):
@@ -159,14 +215,24 @@ def replay(conn: sqlite3.Connection) -> None:
             raise TamperError(f"position {position}: recorded_at {recorded_at} is earlier than the event before "
                               f"it ({last}): the log was rewritten")
         last = recorded_at
-        state = states.take(case, position)
-        seen.add(case)
         try:
             # Read without validation, as the projections read it: validation only tightens over
             # time, and an event the writer took then is not a forgery now.
             recorded = writer.record(row)
+            if (case == ev.REGISTRY) != (recorded.type in ev.REGISTRY_TYPES):
+                raise RuleViolation(f"the stream {case} cannot hold {recorded.type}")
+            if case == ev.REGISTRY:
+                if recorded.version != registry.version + 1:
+                    raise RuleViolation(f"it is version {recorded.version}, but the registry had {registry.version} "
+                                        "events before it")
+                registry = agencies.decide(registry, recorded.event)
+                continue
+            state = states.take(case, position)
+            seen.add(case)
             if recorded.version != state.version + 1:
                 raise RuleViolation(f"it is version {recorded.version}, but the case had {state.version} events before it")
+            if agencies.admit(registry, recorded.event, state.defendants) != recorded.event:
+                raise RuleViolation("it names an agency otherwise than the registry of its day resolves it")
             states.put(case, rules.decide(state, recorded, lambda: before(case, position), today, entering=False))
         except RuleViolation as error:
             raise TamperError(f"position {position}: {row[4]} of case {case} could not have been logged there "

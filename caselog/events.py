@@ -71,6 +71,16 @@ RESULTS = ("upheld", "reversed", "remanded", "withdrawn")
 #: together with the first defendant (行政诉讼法 art. 26).
 ROLES = ("reconsideration", "joint")
 APPELLANTS = ("plaintiff", "agency", "both")
+#: 被告级别: the defendant's place in the hierarchy, highest first (docs/domain.md, "The agency registry").
+AGENCY_LEVELS = ("province_gov", "province_dept", "city_gov", "city_dept", "county_gov", "county_dept",
+                 "township", "other")
+#: Their Chinese labels, apart from LABELS_ZH: ``other`` there is an excuse's (其他正当理由).
+AGENCY_LEVELS_ZH = {
+    "province_gov": "省级政府", "province_dept": "省级部门", "city_gov": "市级政府", "city_dept": "市级部门",
+    "county_gov": "县级政府", "county_dept": "县级部门", "township": "乡镇(街道)", "other": "其他",
+}
+#: The stream of the registry's events: a fixed key no case number can equal (they begin with "(").
+REGISTRY = "机构名录"
 
 #: 案由, 法发〔2020〕44号.
 CAUSES = (
@@ -261,6 +271,18 @@ checked_text = _remembered(text)
 checked_agency = _remembered(agency_name)
 
 
+def stream(type_: str, value: Any) -> str:
+    """The stream key of an event of ``type_``: REGISTRY for the registry's events, else a case number."""
+    if type_ in REGISTRY_TYPES or value == REGISTRY:
+        if type_ not in REGISTRY_TYPES:
+            raise ValueError(f"{REGISTRY} holds only the agency registry's events ({', '.join(REGISTRY_TYPES)}), "
+                             f"not {type_}")
+        if value != REGISTRY:
+            raise ValueError(f"{type_} belongs to the stream {REGISTRY}, not to a case ({shown(value)})")
+        return REGISTRY
+    return case_number(value)
+
+
 def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value is None else convert(value)
 
@@ -314,6 +336,26 @@ def _dispositions(value: Any) -> dict[str, str]:
             raise ValueError(f"{name} is named twice: each defendant once")
         out[name] = check(disposition)
     return out
+
+
+def _aliases(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise ValueError("aliases must be a non-empty list of names")
+    names = [checked_agency(name) for name in value]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{next(n for n in names if names.count(n) > 1)} is given twice")
+    return names
+
+
+def _region(value: Any) -> str:
+    name = agency_name(value)  # compared as agency names are: 鹿城 区 is 鹿城区
+    if name == UNREGISTERED:
+        raise ValueError(f"{name!r} is the figures' group of unregistered agencies, not a region")
+    return name
+
+
+#: The group of the figures by level and by region that holds the agencies the registry lacks.
+UNREGISTERED = "unregistered"
 
 
 def _name_errors(cls: type, fields: list[attrs.Attribute]) -> list[attrs.Attribute]:
@@ -484,15 +526,67 @@ class EventRetracted:
     reason: str = _field(checked_text, "why the event is retracted")
 
 
+@attrs.frozen(field_transformer=_name_errors)
+class AgencyRegistered:
+    """An agency joined the registry (机构名录) under its name, with its level and region."""
+
+    TYPE: ClassVar[str] = "agency_registered"
+    agency: str = _field(checked_agency, "the agency's name, not yet a name or alias of any registered agency")
+    agency_level: str = _field(_one_of("agency_level", AGENCY_LEVELS), "被告级别, one of the eight levels")
+    region: str = _field(_region, "区县: the district or county it belongs to (市本级 for the city's own)")
+    aliases: list | None = _field(_aliases, "other names it is known by, each resolved to it", optional=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.aliases and self.agency in self.aliases:
+            raise ValueError(f"aliases: {self.agency} is the agency's own name")
+
+
+@attrs.frozen(field_transformer=_name_errors)
+class AgencyAliased:
+    """A registered agency is also known by another name."""
+
+    TYPE: ClassVar[str] = "agency_aliased"
+    agency: str = _field(checked_agency, "the agency, by any of its names")
+    alias: str = _field(checked_agency, "the new name, not yet known to the registry")
+
+
+@attrs.frozen(field_transformer=_name_errors)
+class AgencyRenamed:
+    """An agency took a new name (机构改革); its former name and its history stay with it."""
+
+    TYPE: ClassVar[str] = "agency_renamed"
+    agency: str = _field(checked_agency, "the agency, by any of its names")
+    new_name: str = _field(checked_agency, "its name from now on: new to the registry, or one of its aliases")
+    renamed_on: str = _field(checked_date, "the date the new name took effect")
+
+
+@attrs.frozen(field_transformer=_name_errors)
+class AgencyUpdated:
+    """A registered agency's level or region changed (or was wrong)."""
+
+    TYPE: ClassVar[str] = "agency_updated"
+    agency: str = _field(checked_agency, "the agency, by any of its names")
+    agency_level: str | None = _field(_one_of("agency_level", AGENCY_LEVELS), "its new level", optional=True)
+    region: str | None = _field(_region, "its new region", optional=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.agency_level is None and self.region is None:
+            raise ValueError("agency_updated needs a new agency_level or region")
+
+
 Event = (CaseFiled | DefendantAdded | HearingHeld | CaseConcluded | AppealFiled | AppealDecided | RetrialDecided
-         | EventCorrected | EventRetracted)
+         | EventCorrected | EventRetracted | AgencyRegistered | AgencyAliased | AgencyRenamed | AgencyUpdated)
 
 EVENT_TYPES: dict[str, type] = {
     cls.TYPE: cls
     for cls in (CaseFiled, DefendantAdded, HearingHeld, CaseConcluded, AppealFiled, AppealDecided, RetrialDecided,
-                EventCorrected, EventRetracted)
+                EventCorrected, EventRetracted, AgencyRegistered, AgencyAliased, AgencyRenamed, AgencyUpdated)
 }
 META_TYPES = frozenset({EventCorrected.TYPE, EventRetracted.TYPE})
+#: The registry's events: their stream is REGISTRY, and caselog.agencies, not the case rules, decides them.
+REGISTRY_TYPES = (AgencyRegistered.TYPE, AgencyAliased.TYPE, AgencyRenamed.TYPE, AgencyUpdated.TYPE)
+#: The fields of the case events that name agencies: the registry's guard reads them (caselog.agencies).
+AGENCY_FIELDS = ("agency", "co_defendants", "dispositions")
 FIELDS: dict[str, tuple[str, ...]] = {name: tuple(a.name for a in attrs.fields(cls)) for name, cls in EVENT_TYPES.items()}
 _FIELD_SETS = {name: frozenset(fields) for name, fields in FIELDS.items()}
 _REQUIRED = {name: tuple(a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING) for name, cls in EVENT_TYPES.items()}

@@ -13,9 +13,13 @@ import sqlite3
 from collections import Counter, defaultdict
 from typing import Mapping
 
-from caselog.events import ATTENDANCES
+from caselog.events import ATTENDANCES, UNREGISTERED
 
 CITY = ""  # the agency key that stands for the whole city (全市)
+#: The groups of agencies the registry defines, and the prefix of their keys in the agency column of the
+#: tallies and of yearly_figures ("level: city_dept", "region: 鹿城区").  The space keeps a key from ever
+#: being an agency's name, which holds no whitespace.
+GROUPS = {"agency_level": "level: ", "region": "region: "}
 LEVEL_SCOPES = ("all", "first")
 
 COUNTS = (
@@ -93,11 +97,54 @@ Tally = dict[tuple[object, str, str], Counter]
 
 
 def tally(conn: sqlite3.Connection, where: str = "1", params: Mapping | None = None, bucket: str = BY_YEAR) -> Tally:
-    """Count projection rows into buckets, per level scope, for the city and for each agency.
+    """Count projection rows into buckets, per level scope, for the city, each agency and each group
+    of agencies the registry defines (``grouped``).
 
     ``bucket`` and ``where`` are SQL over the row, with ``{date}`` standing for
     the date that places it; a row whose bucket is NULL is not counted.
     """
+    return grouped(counted(conn, where, params, bucket), names_of(conn))
+
+
+#: A registered name -> (its agency's name now, the agency's level, its region).
+Names = dict[str, tuple[str, str, str]]
+
+
+def names_of(conn: sqlite3.Connection) -> Names:
+    """Every name the registry's projection knows (caselog.agencies), with its agency's groups."""
+    return {name: (agency, level, region) for name, agency, level, region in conn.execute(
+        "SELECT n.name, a.agency, a.agency_level, a.region FROM agency_names n JOIN agencies a ON a.agency = n.agency")}
+
+
+def grouped(counts: Tally, names: Names) -> Tally:
+    """Counts by the names the events give, as the figures count them once a registry exists: each name
+    under its agency's name now (a renamed agency's years under its former name are its own), and
+    each (case, defendant) again in its agency's level and region, or in the groups of the
+    unregistered.  Without a registry, the counts as they are."""
+    if not names:
+        return counts
+    out: Tally = defaultdict(Counter)
+    for (bucket, scope, who), found in counts.items():
+        if who == CITY:
+            out[(bucket, scope, who)].update(found)
+            continue
+        agency, level, region = names.get(who, (who, UNREGISTERED, UNREGISTERED))
+        for key in (agency, GROUPS["agency_level"] + level, GROUPS["region"] + region):
+            out[(bucket, scope, key)].update(found)
+    return dict(out)
+
+
+def combined(*tallies: Tally) -> Tally:
+    """The sum of several moves of the counts, groups left without a change left out."""
+    out: Tally = defaultdict(Counter)
+    for moved in tallies:
+        for group, change in moved.items():
+            out[group].update(change)
+    return {group: Counter({k: n for k, n in change.items() if n}) for group, change in out.items() if any(change.values())}
+
+
+def counted(conn: sqlite3.Connection, where: str = "1", params: Mapping | None = None, bucket: str = BY_YEAR) -> Tally:
+    """``tally`` by the agency names the events give, before the registry groups them."""
     counts: Tally = defaultdict(Counter)
     for whose, counted in COUNTED.items():
         agency = "agency" if whose == "agency" else repr(CITY)

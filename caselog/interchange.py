@@ -31,7 +31,7 @@ def proposed_from_json(obj: object, clerk: str, source: str | None = None) -> Pr
         raise InputError("every event needs a type and a case")
     envelope = {k: data.pop(k) for k in ENVELOPE if k in data}
     try:
-        case = ev.case_number(case)
+        case = ev.stream(type_, case)
         schema_version = envelope.get("schema_version", ev.SCHEMA_VERSION)
         if not isinstance(schema_version, int) or not 1 <= schema_version <= ev.SCHEMA_VERSION:
             raise ValueError(f"unknown schema_version {schema_version!r}")

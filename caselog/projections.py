@@ -31,7 +31,7 @@ from typing import Iterable
 
 import attrs
 
-from caselog import chain, database, figures, rules
+from caselog import agencies, chain, database, figures, rules
 from caselog import events as ev
 from caselog.chain import Head
 from caselog.errors import TamperError
@@ -88,6 +88,7 @@ TABLES: dict[str, dict[str, str]] = {
         **{key: "INTEGER" for key in figures.COUNTS},
         **figures.DERIVED_TYPES,
     },
+    **agencies.TABLES,
     "_caselog_projection": {"name": "TEXT", "position": "INTEGER", "hash": "TEXT"},
 }
 # Hearings are keyed by case first: a refresh deletes and reads them a case at a time.
@@ -95,7 +96,7 @@ PRIMARY_KEYS = {
     "cases": ("case",), "defendants": ("case", "agency"), "hearings": ("case", "event_id"),
     "appearance_units": ("case", "level"), "defendant_units": ("case", "level", "agency"),
     "outcomes": ("case",), "defendant_outcomes": ("case", "agency"), "appeals": ("case", "seq"),
-    "yearly_figures": ("year", "level", "agency"), "_caselog_projection": ("name",),
+    "yearly_figures": ("year", "level", "agency"), **agencies.PRIMARY_KEYS, "_caselog_projection": ("name",),
 }
 CASE_TABLES = ("cases", "defendants", "hearings", "appearance_units", "defendant_units", "outcomes",
                "defendant_outcomes", "appeals")
@@ -140,7 +141,7 @@ def drop(conn: sqlite3.Connection) -> None:
 
 # The modules whose code decides what the rows hold: the SQL and its vocabulary, the figures, the
 # corrections' rules.  Any change to them makes the stored rows suspect, so their text is hashed.
-_FILLED_BY = ("projections.py", "figures.py", "rules.py", "events.py")
+_FILLED_BY = ("projections.py", "figures.py", "rules.py", "events.py", "agencies.py")
 
 
 def fingerprint() -> str:
@@ -468,6 +469,9 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | CaseRan
     events_scope = _of(scope, '+e."case"') + (" AND e.position <= :upto" if upto is not None else "")
     params["upto"] = upto
 
+    regrouped: figures.Tally = {}
+    if scope is not None or conn.execute("SELECT 1 FROM temp._touched WHERE \"case\" = ?", (ev.REGISTRY,)).fetchone():
+        regrouped = _refresh_registry(conn, log, upto)
     before = figures.tally(conn, rows_scope, params)
     for name in CASE_TABLES:
         conn.execute(f'DELETE FROM "{name}" WHERE {rows_scope}', params)
@@ -477,7 +481,26 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | CaseRan
     for statement in (_UNITS, _DEFENDANT_UNITS, _DEFENDANT_OUTCOMES, _OUTCOMES):
         conn.execute(_sql(statement, cases=_of(scope, 'c."case"'), units=_of(scope, 'u."case"')), params)
     _mark(conn, head)  # first: the yearly figures are sealed under the head they reflect
-    _move_yearly(conn, figures.difference(figures.tally(conn, rows_scope, params), before))
+    _move_yearly(conn, figures.combined(regrouped, figures.difference(figures.tally(conn, rows_scope, params), before)))
+
+
+def _refresh_registry(conn: sqlite3.Connection, log: str, upto: int | None) -> figures.Tally:
+    """Fold the registry's events in ``log`` up to ``upto`` into its tables; if that changed them, every
+    agency's rows are grouped anew (a rename, a level or region), and this returns how the yearly
+    figures move: the rows of every case counted under the new registry less under the old."""
+    events = [ev.trusted(type_, json.loads(payload)) for type_, payload in conn.execute(
+        f'SELECT type, payload FROM {log}.events WHERE "case" = ? AND (? IS NULL OR position <= ?) ORDER BY position',
+        (ev.REGISTRY, upto, upto))]
+    new = agencies.rows(agencies.fold(events))
+    old = {name: conn.execute(f'SELECT * FROM "{name}" ORDER BY 1').fetchall() for name in agencies.TABLES}
+    if new == old:
+        return {}
+    counted = figures.counted(conn)  # by the names the events give, before grouping
+    before = figures.grouped(counted, figures.names_of(conn))
+    for name, rows in new.items():
+        conn.execute(f'DELETE FROM "{name}"')
+        conn.executemany(f'INSERT INTO "{name}" VALUES ({", ".join("?" * len(agencies.TABLES[name]))})', rows)
+    return figures.difference(figures.grouped(counted, figures.names_of(conn)), before)
 
 
 def absorb(conn: sqlite3.Connection, path: str) -> None:

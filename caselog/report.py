@@ -13,7 +13,7 @@ import unicodedata
 from typing import Iterable
 
 from caselog import cells, figures
-from caselog.events import LABELS_ZH
+from caselog.events import AGENCY_LEVELS_ZH, LABELS_ZH, UNREGISTERED
 
 ZH_NUMERALS = "零一二三四五六七八九十"
 
@@ -85,7 +85,47 @@ AGENCY_COLUMNS = {
 
 
 def _agency_cells(row: dict, lang: str) -> list[str]:
-    return [pct(row[key]) if key in figures.RATES else str(row[key]) for key, _ in AGENCY_COLUMNS[lang]]
+    return [row["agency"], *_figure_cells(row, lang)]
+
+
+def _figure_cells(row: dict, lang: str) -> list[str]:
+    """The cells of the agency table after its first column, for a row of an agency or of a group."""
+    return [pct(row[key]) if key in figures.RATES else str(row[key]) for key, _ in AGENCY_COLUMNS[lang][1:]]
+
+
+#: The summary's groups of agencies (by_agency_level, by_region): their heading and first column.
+GROUP_HEADINGS = {
+    "agency_level": {"zh": ("按被告级别", "被告级别"), "en": ("By the defendant's level", "level")},
+    "region": {"zh": ("按区县", "区县"), "en": ("By region", "region")},
+}
+
+
+def group_name(field: str, value: str, lang: str) -> str:
+    """A group as people read it: 市级部门 (city_dept); the unregistered as 未登记."""
+    if value == UNREGISTERED:
+        return "未登记" if lang == "zh" else "unregistered (未登记)"
+    if field == "agency_level":
+        return AGENCY_LEVELS_ZH[value] if lang == "zh" else f"{value} ({AGENCY_LEVELS_ZH[value]})"
+    return value
+
+
+def _group_tables(s: dict, lang: str) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(heading, column headers, rows) of each grouping the summary holds, in the summary's order."""
+    out = []
+    for field, names in GROUP_HEADINGS.items():
+        rows = s.get("by_" + field) or []
+        if rows:
+            heading, first = names[lang]
+            headers = [first] + [h for _, h in AGENCY_COLUMNS[lang][1:]]
+            out.append((heading, headers, [[group_name(field, row[field], lang), *_figure_cells(row, lang)]
+                                           for row in rows]))
+    return out
+
+
+def _group_note(lang: str) -> str:
+    if lang == "zh":
+        return "注:按案件和被告计算,共同被告案件计入每个被告所在的组。"
+    return "Counted per case and defendant: a co-defendant case counts in each of its defendants' groups."
 
 
 def _period(s: dict, lang: str) -> str:
@@ -213,6 +253,10 @@ def render_text(s: dict, lang: str) -> str:
         headers = [h for _, h in AGENCY_COLUMNS[lang]]
         rows = [dict(zip(headers, _agency_cells(r, lang))) for r in worst_first(s["by_agency"])]
         out += [table(rows, headers), _agency_note(lang)]
+    for heading, headers, rows in _group_tables(s, lang):
+        out += ["", heading, table([dict(zip(headers, row)) for row in rows], headers)]
+    if _group_tables(s, lang):
+        out.append(_group_note(lang))
     out += ["", paragraph(s, lang)]
     return "\n".join(out) + "\n"
 
@@ -231,19 +275,25 @@ def render_markdown(s: dict, lang: str) -> str:
                 "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
         out += ["| " + " | ".join(_agency_cells(r, lang)) + " |" for r in worst_first(s["by_agency"])]
         out += ["", _agency_note(lang)]
+    for heading, headers, rows in _group_tables(s, lang):
+        out += ["", f"### {heading}", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        out += ["| " + " | ".join([cells.markdown_text(row[0]), *row[1:]]) + " |" for row in rows]
+    if _group_tables(s, lang):
+        out += ["", _group_note(lang)]
     out += ["", paragraph(s, lang)]
     return "\n".join(out) + "\n"
 
 
 def render_csv(s: dict) -> str:
-    """One row for the city (agency 全市) and one per agency, every figure as a column."""
+    """One row for the city (agency 全市), one per agency, then one per level and one per region of
+    agencies, every figure as a column."""
     buffer = io.StringIO()
-    columns = ["year", "from", "to", "as_of", "level", "agency", *figures.KEYS]
+    columns = ["year", "from", "to", "as_of", "level", "agency", *GROUP_HEADINGS, *figures.KEYS]
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     common = {k: s.get(k) for k in ("year", "from", "to", "as_of", "level")}
     writer.writerow(cells.neutralised({**common, **s, "agency": s.get("agency") or "全市"}))
-    for row in s["by_agency"]:
+    for row in [*s["by_agency"], *(row for field in GROUP_HEADINGS for row in s.get("by_" + field, ()))]:
         writer.writerow(cells.neutralised({**common, **row}))
     return buffer.getvalue()
 

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from typing import Iterator
 
 from caselog import chain, database, figures, parallel, projections
+from caselog import events as ev
 from caselog.errors import InputError
 
 
@@ -57,6 +58,28 @@ def _period_counts(conn: sqlite3.Connection, start: dt.date, end: dt.date, level
     return table
 
 
+def agency_named(conn: sqlite3.Connection, name: str) -> str:
+    """The agency a typed name means, as the figures key it: compared as names are stored (NFKC, no
+    whitespace), an alias or former name meaning its agency; InputError if no case names it."""
+    try:
+        name = ev.agency_name(name)
+    except (ValueError, TypeError) as error:
+        raise InputError(f"agency: {error}") from None
+    found = conn.execute("SELECT agency FROM agency_names WHERE name = ?", (name,)).fetchone()
+    agency = found[0] if found else name
+    # Every case is counted in the year it was filed, so its agency has rows in yearly_figures.
+    if not conn.execute("SELECT 1 FROM yearly_figures WHERE agency = ? LIMIT 1", (agency,)).fetchone():
+        raise InputError(f"no case of agency {name!r} in the log")
+    return agency
+
+
+def _group_order(field: str, key: str) -> tuple:
+    """Levels highest first, regions by name; the unregistered last."""
+    value = key.removeprefix(figures.GROUPS[field])
+    rank = ev.AGENCY_LEVELS.index(value) if field == "agency_level" and value in ev.AGENCY_LEVELS else 0
+    return (value == ev.UNREGISTERED, rank, value)
+
+
 def summary(conn: sqlite3.Connection, *, year: int | None = None, start: dt.date | None = None,
             end: dt.date | None = None, level: str = "all", agency: str | None = None,
             as_of: str | None = None) -> dict:
@@ -70,10 +93,8 @@ def summary(conn: sqlite3.Connection, *, year: int | None = None, start: dt.date
     moment = chain.timestamp(as_of) if as_of is not None else None
     with database.reading(conn), view(conn, moment) as (source, head):
         yearly = projections.sealed_yearly(source, level)  # refuses figures edited outside caselog
-        # Every case is counted in the year it was filed, so its agency has rows in yearly_figures.
-        if agency is not None and (agency == figures.CITY or not source.execute(
-                "SELECT 1 FROM yearly_figures WHERE agency = ? LIMIT 1", (agency,)).fetchone()):
-            raise InputError(f"no case of agency {agency!r} in the log")
+        if agency is not None:
+            agency = agency_named(source, agency)
         if year is not None:
             series = _yearly_series(yearly)
             results = {who: figures.figures_for(s, year) for who, s in series.items()}
@@ -87,12 +108,17 @@ def summary(conn: sqlite3.Connection, *, year: int | None = None, start: dt.date
             city = results.get(figures.CITY) or figures.figures_of({}, {}, None)
             out = {"year": None, "from": start.isoformat(), "to": end.isoformat()}
     out.update({"as_of": moment, "level": level})
-    by_agency = [{"agency": who, **results[who]} for who in sorted(shown - {figures.CITY})]
+    groups = {field: sorted(who for who in shown if who.startswith(prefix)) for field, prefix in figures.GROUPS.items()}
+    by_agency = [{"agency": who, **results[who]}
+                 for who in sorted(shown - {figures.CITY} - {who for keys in groups.values() for who in keys})]
     if agency is not None:
         out["agency"] = agency
         by_agency = [row for row in by_agency if row["agency"] == agency]
         city = results.get(agency) or figures.figures_of({}, {}, None if year is None else 0)
     out.update(city)
     out["by_agency"] = by_agency
+    for field, keys in groups.items():
+        out["by_" + field] = [{field: key.removeprefix(figures.GROUPS[field]), **results[key]}
+                              for key in sorted(keys, key=lambda key: _group_order(field, key))]
     out["head"] = {"position": head.position, "hash": head.hash}
     return out

@@ -27,7 +27,16 @@ WORDS: dict[str, tuple[str, ...]] = {
     "appellant": ev.APPELLANTS,
     "cause": ev.CAUSES,
     "role": ev.ROLES,
+    "agency_level": ev.AGENCY_LEVELS,
 }
+#: Chinese labels kept apart from ``events.LABELS_ZH``, where the same English word means something else.
+_LABELS = {"agency_level": ev.AGENCY_LEVELS_ZH}
+
+
+def labels(field: str | None) -> dict[str, str]:
+    """The Chinese labels of a field's words (of any field's, for None)."""
+    return _LABELS.get(field, ev.LABELS_ZH)
+
 
 #: What clerks write besides the English word and the Chinese label (``events.LABELS_ZH``).
 SHORT_FORMS: dict[str, dict[str, str]] = {
@@ -51,6 +60,9 @@ SHORT_FORMS: dict[str, dict[str, str]] = {
     },
     "appellant": {"被告": "agency", "行政机关": "agency", "原被告": "both", "双方均上诉": "both"},
     "role": {"复议": "reconsideration", "复议维持": "reconsideration", "共同": "joint", "共同作出": "joint"},
+    "agency_level": {"省政府": "province_gov", "市政府": "city_gov", "区县政府": "county_gov", "县政府": "county_gov",
+                     "区政府": "county_gov", "区县部门": "county_dept", "区级部门": "county_dept", "乡镇": "township",
+                     "街道": "township", "乡镇街道": "township"},
     "cause": {
         "处罚": "行政处罚", "强制措施": "行政强制措施", "强制执行": "行政强制执行", "许可": "行政许可",
         "征收": "行政征收或者征用", "征用": "行政征收或者征用", "行政征收": "行政征收或者征用",
@@ -72,7 +84,7 @@ def _spellings(field: str) -> dict[str, str]:
     """Every accepted spelling of the field's words (as ``_key`` makes it) -> the word."""
     words = WORDS[field]
     spellings = {_key(word): word for word in words}
-    spellings.update({_key(label): word for word, label in ev.LABELS_ZH.items() if word in words})
+    spellings.update({_key(label): word for word, label in labels(field).items() if word in words})
     spellings.update({_key(short): word for short, word in SHORT_FORMS[field].items()})
     return spellings
 
@@ -80,9 +92,9 @@ def _spellings(field: str) -> dict[str, str]:
 _SPELLINGS = {field: _spellings(field) for field in WORDS}
 
 
-def label(word: str) -> str:
+def label(word: str, field: str | None = None) -> str:
     """A word as a clerk reads it: ``deputy (副职负责人)``; causes are Chinese already."""
-    zh = ev.LABELS_ZH.get(word)
+    zh = labels(field).get(word)
     return word if zh is None else f"{word} ({zh})"
 
 
@@ -95,8 +107,8 @@ def word(field: str, value: str) -> str:
     near = difflib.get_close_matches(_key(value), spellings, n=len(spellings), cutoff=0.5)
     nearest = list(dict.fromkeys(spellings[spelling] for spelling in near))[:SUGGESTED]
     if nearest:
-        raise ValueError(f"unknown value {ev.shown(value)} (did you mean {' or '.join(map(label, nearest))}?)")
-    raise ValueError(f"unknown value {ev.shown(value)}: expected one of {', '.join(map(label, WORDS[field]))}")
+        raise ValueError(f"unknown value {ev.shown(value)} (did you mean {' or '.join(label(w, field) for w in nearest)}?)")
+    raise ValueError(f"unknown value {ev.shown(value)}: expected one of {', '.join(label(w, field) for w in WORDS[field])}")
 
 
 def completions(field: str, start: str) -> list[tuple[str, str | None]]:
@@ -104,7 +116,8 @@ def completions(field: str, start: str) -> list[tuple[str, str | None]]:
     key = _key(start)
     meant = {word for spelling, word in _SPELLINGS[field].items() if spelling.startswith(key)}
     # Offer what the clerk is typing: the English word for Latin letters, else the Chinese.
-    return [(word, ev.LABELS_ZH.get(word)) if start.isascii() else (ev.LABELS_ZH.get(word, word), word)
+    zh = labels(field)
+    return [(word, zh.get(word)) if start.isascii() else (zh.get(word, word), word)
             for word in WORDS[field] if word in meant]
 
 

@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 import attrs
 
-from caselog import chain, database, projections, rules, signing
+from caselog import agencies, chain, database, projections, rules, signing
 from caselog import events as ev
 from caselog.errors import CaselogError, ConflictError, InputError, RuleViolation, TamperError
 
@@ -60,6 +60,11 @@ def state_of(conn: sqlite3.Connection, case: str) -> rules.CaseState:
     return rules.fold(case, history(conn, case))
 
 
+def registry_of(conn: sqlite3.Connection) -> agencies.Registry:
+    """The agency registry as the log holds it now."""
+    return agencies.fold(rec.event for rec in history(conn, ev.REGISTRY))
+
+
 def find(conn: sqlite3.Connection, event_id: str) -> ev.Recorded | None:
     row = conn.execute(chain.SELECT + " WHERE event_id = ?", (event_id,)).fetchone()
     return record(row) if row else None
@@ -93,6 +98,10 @@ class Writer:
         self.pending: list[tuple] = []
         self.sources: list[str | None] = []
         self.refused: CaselogError | None = None
+        self.registry = agencies.Registry() if self.empty else registry_of(conn)
+        # Whether the registry resolved a name, so that an event is stored otherwise than its source
+        # spelled it: a helper that copied the import file's events then copied something else.
+        self.rewritten = False
 
     @property
     def head(self) -> chain.Head:
@@ -146,15 +155,22 @@ class Writer:
     def _append(self, item: Proposed) -> ev.Recorded:
         conn = self.conn
         case = item.case
-        state = self.states.take(case, self.position + 1)
-        if item.expect_version is not None and item.expect_version != state.version:
-            raise ConflictError(
-                f"case {case} is at version {state.version}, not {item.expect_version}: another clerk wrote "
-                f"first; check `caselog show {case}` and retry with --expect-version {state.version}"
-            )
-        if item.version is not None and item.version != state.version + 1:
-            raise ConflictError(f"version {item.version} given, but this event would be version {state.version + 1} of case {case}")
         event = item.event
+        in_registry = case == ev.REGISTRY
+        if in_registry != (event.TYPE in ev.REGISTRY_TYPES):
+            raise InputError(f"{event.TYPE} cannot be logged in the stream {case}: the registry's events go to "
+                             f"{ev.REGISTRY}, and only they")
+        state = None if in_registry else self.states.take(case, self.position + 1)
+        version = self.registry.version if state is None else state.version
+        if item.expect_version is not None and item.expect_version != version:
+            raise ConflictError(
+                f"case {case} is at version {version}, not {item.expect_version}: another clerk wrote "
+                f"first; check `caselog show {case}` and retry with --expect-version {version}"
+            )
+        if item.version is not None and item.version != version + 1:
+            raise ConflictError(f"version {item.version} given, but this event would be version {version + 1} of case {case}")
+        if state is not None:
+            event = agencies.admit(self.registry, event, state.defendants)
         if event.TYPE in ev.META_TYPES:
             self.flush()
             target = find(conn, event.target)
@@ -179,18 +195,28 @@ class Writer:
         except (ValueError, TypeError) as error:
             raise InputError(f"recorded_by (the clerk's name): {error}") from None
         event_id = item.event_id or ev.new_event_id()
-        recorded = ev.Recorded(event, case, event_id, recorded_at, recorded_by, state.version + 1, position)
-        new_state = rules.decide(state, recorded, lambda: self._history(case), self.today)
-        payload, payload_sha256 = item.stored or chain.stored(ev.payload(event))
-        link = chain.link(position, event_id, case, recorded.version, event.TYPE, item.schema_version,
+        recorded = ev.Recorded(event, case, event_id, recorded_at, recorded_by, version + 1, position)
+        if state is None:
+            self.registry = agencies.decide(self.registry, event)
+        else:
+            new_state = rules.decide(state, recorded, lambda: self._history(case), self.today)
+        schema_version = item.schema_version
+        if event is not item.event:
+            self.rewritten = True
+            payload, payload_sha256 = chain.stored(ev.payload(event))
+            schema_version = ev.SCHEMA_VERSION
+        else:
+            payload, payload_sha256 = item.stored or chain.stored(ev.payload(event))
+        link = chain.link(position, event_id, case, recorded.version, event.TYPE, schema_version,
                           payload_sha256, recorded_at, recorded_by, self.prev)
         if item.hash is not None and item.hash != link:
             raise TamperError(f"hash {item.hash[:12]}… does not match the event: the file was altered, or it does not continue this log")
-        self.pending.append((position, event_id, case, recorded.version, event.TYPE, item.schema_version, payload,
+        self.pending.append((position, event_id, case, recorded.version, event.TYPE, schema_version, payload,
                              payload_sha256, recorded_at, recorded_by, link))
         self.sources.append(item.source)
         self.touched.add(case)
-        self.states.put(case, new_state)
+        if state is not None:
+            self.states.put(case, new_state)
         self.position, self.prev, self.last_recorded_at = position, link, recorded_at
         return recorded
 
@@ -199,7 +225,7 @@ class Writer:
         self.flush()
         self.states = rules.StateCache(self.states.load)  # free the states before the SQL needs memory
         if self.empty:
-            refresh_all(self.conn, self.head)
+            (refresh_here if self.rewritten else refresh_all)(self.conn, self.head)
         else:
             projections.refresh(self.conn, self.head, self.touched)
         return self.head

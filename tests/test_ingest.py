@@ -248,6 +248,11 @@ def test_the_helper_sends_every_type_of_event_as_values_that_make_it_again():
     made.append(ev.make("retrial_decided", {"decided_on": "2023-05-04", "result": "reversed", "disposition": "revoked",
                                             "dispositions": {"市人民政府": "claims_dismissed"}}))
     made.append(ev.make("defendant_added", {"added_on": "2023-05-04", "agency": "市人民政府", "role": "reconsideration"}))
+    made += [ev.make("agency_registered", {"agency": "市公安局", "agency_level": "city_dept", "region": "市本级",
+                                           "aliases": ["公安局"]}),
+             ev.make("agency_aliased", {"agency": "市公安局", "alias": "市局"}),
+             ev.make("agency_renamed", {"agency": "市公安局", "new_name": "市公安分局", "renamed_on": "2023-05-04"}),
+             ev.make("agency_updated", {"agency": "市公安分局", "region": "城东区"})]
     assert {event.TYPE for event in made} == set(ev.EVENT_TYPES)
     for event in made:
         values = ev.field_values(event)

@@ -192,7 +192,8 @@ def test_every_canned_query_is_titled_described_parametrised_and_read_only():
     from datasette.utils import validate_sql_select
 
     assert set(queries.QUERIES) == {"rates_by_agency", "silent_heads", "recommendations_expected",
-                                    "losses_and_reversals", "reconsideration_without_head", "case_trail", "corrections"}
+                                    "losses_and_reversals", "reconsideration_without_head", "case_trail", "corrections",
+                                    "rates_by_level"}
     for name, q in queries.QUERIES.items():
         assert HAN.search(q["title"]) and LATIN.search(q["title"]), name
         assert HAN.search(q["description"]) and LATIN.search(q["description"]), name
@@ -328,7 +329,9 @@ def test_dashboard_shows_the_latest_years_figures_charts_and_agencies(any_db):
     assert report.paragraph(s, "zh") in html
     agencies = re.findall(r'<tr><th scope="row"><a href="[^"]*">(.*?)</a></th>', html)
     assert agencies == [r["agency"] for r in report.worst_first(s["by_agency"])]
-    assert html.count('class="caselog-chart"') == 3 and "<polyline" in html and "<rect" in html and "<circle" in html
+    # Three charts over the years, and one of each grouping of the agency registry (the demo has one).
+    assert html.count('class="caselog-chart"') == 3 + len(dashboard.group_sections(s))
+    assert "<polyline" in html and "<rect" in html and "<circle" in html
 
 
 def test_dashboard_for_an_agency_a_year_and_first_instance(demo_db):

@@ -30,6 +30,8 @@ CLI_CHOICES = {
     ("file", "roles"): ev.ROLES,
     ("add-defendant", "role"): ev.ROLES,
     ("report", "level"): figures.LEVEL_SCOPES,
+    ("agency add", "agency_level"): ev.AGENCY_LEVELS,
+    ("agency update", "agency_level"): ev.AGENCY_LEVELS,
 }
 #: Choices that are about presentation, the shell or who may do what, not the domain.
 NOT_VOCABULARY = {"fmt", "lang", "shell", ("keys add", "role"), ("accounts add", "role")}
@@ -61,10 +63,11 @@ def test_every_word_of_the_domain_is_a_clerks_word():
 
 @pytest.mark.parametrize("field", sorted(vocabulary.WORDS))
 def test_every_word_reads_from_itself_its_chinese_label_and_its_short_forms(field):
+    labels = vocabulary.labels(field)
     for word in vocabulary.WORDS[field]:
         assert vocabulary.word(field, word) == word
-        if word in ev.LABELS_ZH:
-            assert vocabulary.word(field, ev.LABELS_ZH[word]) == word, ev.LABELS_ZH[word]
+        if word in labels:
+            assert vocabulary.word(field, labels[word]) == word, labels[word]
     for short, word in vocabulary.SHORT_FORMS[field].items():
         assert word in vocabulary.WORDS[field], short
         assert vocabulary.word(field, short) == word, short
@@ -73,18 +76,18 @@ def test_every_word_reads_from_itself_its_chinese_label_and_its_short_forms(fiel
 @pytest.mark.parametrize("field", sorted(vocabulary.WORDS))
 def test_no_short_form_shadows_a_word_or_a_label(field):
     """A short form that spelt another word or label would take that word's place."""
-    words = vocabulary.WORDS[field]
-    taken = set(words) | {ev.LABELS_ZH[word] for word in words if word in ev.LABELS_ZH}
+    words, zh = vocabulary.WORDS[field], vocabulary.labels(field)
+    taken = set(words) | {zh[word] for word in words if word in zh}
     assert not taken & set(vocabulary.SHORT_FORMS[field])
-    labels = [ev.LABELS_ZH[word] for word in words if word in ev.LABELS_ZH]
+    labels = [zh[word] for word in words if word in zh]
     assert len(set(labels)) == len(labels)
 
 
 @pytest.mark.parametrize("command, name", sorted(CLI_CHOICES))
 def test_the_help_lists_every_word_with_its_chinese(command, name):
-    help_text = " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
+    help_text = " ".join(CliRunner().invoke(cli, [*command.split(), "--help"]).output.split())
     for word in CLI_CHOICES[(command, name)]:
-        assert (vocabulary.label(word) if name != "level" or command not in ("summary", "report") else word) in help_text
+        assert (vocabulary.label(word, name) if name != "level" or command not in ("summary", "report") else word) in help_text
 
 
 @pytest.mark.parametrize("table, words", [

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-from caselog.reviewer import accounts, csvsafe, dashboard, exports, guard, limits, meta, pages, written
+from caselog.events import AGENCY_LEVELS_ZH
+from caselog.reviewer import accounts, csvsafe, dashboard, exports, guard, limits, meta, pages, queries, written
 
 CSS = "caselog.css"
+# Tables whose agency column holds a name as the events give it: it links to what the registry says of it.
+AGENCY_LINKED = frozenset({"cases", "defendants", "hearings", "appearance_units", "defendant_units", "outcomes",
+                           "defendant_outcomes", "agencies"})
 
 
 @hookimpl
@@ -39,6 +44,7 @@ def prepare_connection(conn: Any, database: str, datasette: Any) -> None:
     if meta.is_caselog(datasette, database):
         guard.protect(conn)
         limits.cap(conn)
+        queries.register(conn)
 
 
 @hookimpl
@@ -83,11 +89,17 @@ def extra_css_urls(template: str, database: str | None, datasette: Any) -> list[
 
 @hookimpl
 def render_cell(row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
-    """Personal names masked for reviewers; rates as percentages, flags as 是/否, codes in Chinese, case
-    numbers as links, payloads as readable JSON."""
-    if (isinstance(value, str) and column in accounts.NAME_COLUMNS and accounts.ROLE.get() == "reviewer"
-            and meta.is_caselog(datasette, database)):
-        return accounts.masked(value)
+    """Personal names masked for reviewers, agencies as links to the registry; rates as percentages,
+    flags as 是/否, codes in Chinese, case numbers as links, payloads as readable JSON."""
+    if isinstance(value, str) and value and column in accounts.NAME_COLUMNS | {"agency", "agency_level"} \
+            and meta.is_caselog(datasette, database):
+        if column in accounts.NAME_COLUMNS and accounts.ROLE.get() == "reviewer":
+            return accounts.masked(value)
+        if column == "agency" and table in AGENCY_LINKED:
+            href = datasette.urls.table(database, "agency_names") + "?" + urlencode({"name": value})
+            return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
+        if column == "agency_level" and value in AGENCY_LEVELS_ZH:
+            return Markup(f'{escape(value)} <span class="caselog-zh">{escape(AGENCY_LEVELS_ZH[value])}</span>')
     if isinstance(value, str) and column in ("payload", "target_payload") and value.startswith("{"):
         try:
             shown = Markup(f'<pre class="caselog-payload">{escape(json.dumps(json.loads(value), ensure_ascii=False, indent=1))}</pre>')

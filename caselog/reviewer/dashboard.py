@@ -52,7 +52,7 @@ def parse(args: Any) -> tuple[int | None, str, str | None]:
     level = args.get("level") or "all"
     if level not in figures.LEVEL_SCOPES:
         raise BadRequest(f"level must be all or first, not {level!r}")
-    return int(year) if year else None, level, args.get("agency") or None
+    return int(year) if year else None, level, queries.agency_parameter(args.get("agency")) or None
 
 
 def latest_complete(years: list[int], today: dt.date) -> int:
@@ -71,10 +71,11 @@ def collect(conn: sqlite3.Connection, year: int | None, level: str, agency: str 
     """
     today = today or dt.date.today()
     with database.reading(conn):
+        groups = " AND ".join(f"agency NOT LIKE '{prefix}%'" for prefix in figures.GROUPS.values())
         agencies = [row[0] for row in conn.execute(
-            "SELECT DISTINCT agency FROM yearly_figures WHERE agency <> ? ORDER BY agency", (figures.CITY,))]
-        if agency is not None and agency not in agencies:
-            raise BadRequest(f"no case of agency {agency!r} in the log")
+            f"SELECT DISTINCT agency FROM yearly_figures WHERE agency <> ? AND {groups} ORDER BY agency", (figures.CITY,))]
+        if agency is not None:
+            agency = summaries.agency_named(conn, agency)  # an alias or former name means its agency
         columns = ", ".join(f'"{key}"' for key in figures.KEYS)
         rows = conn.execute(
             f"SELECT year, {columns} FROM yearly_figures WHERE level = ? AND agency = ? AND year BETWEEN ? AND ? "
@@ -208,6 +209,28 @@ def agency_table(s: dict, page_link: Any, rows_href: Any, sort: str | None, desc
             "next": page_link(page=page + 1) if page < pages else None}
 
 
+def group_sections(s: dict) -> list[dict]:
+    """The figures by the defendant's level and by region (the agency registry's groups, empty without
+    one): a table each, with the agency table's columns, and a chart of who appeared for each group."""
+    columns = [(key, zh, en) for (key, zh), (_, en) in zip(report.AGENCY_COLUMNS["zh"], report.AGENCY_COLUMNS["en"])]
+    sections = []
+    for field, headings in report.GROUP_HEADINGS.items():
+        rows = s.get("by_" + field) or []
+        if not rows:
+            continue
+        (zh, first_zh), (en, first_en) = headings["zh"], headings["en"]
+        names = [report.group_name(field, row[field], "zh") for row in rows]
+        split = [(" ".join(meta.label("yearly_figures", key)), [row[key] for row in rows]) for key in SPLIT]
+        sections.append({
+            "title": f"{zh} · {en}",
+            "columns": [(field, first_zh, first_en), *columns[1:]],
+            "rows": [{"name": name, "cells": [formatted(key, row[key]) for key, _, _ in columns[1:]]}
+                     for name, row in zip(names, rows)],
+            "chart": Markup(charts.stacked_chart(f"{zh}出庭人员构成 · who appeared, {en.lower()}", names, split)),
+        })
+    return sections
+
+
 def chart_svgs(years: list[int], found: dict[int, dict], selected: int, unfinished: int | None) -> list[Markup]:
     """The three charts over ``years``; the unfinished year's label is starred (its figures are so far)."""
     labels = [f"{y}*" if y == unfinished else str(y) for y in years]
@@ -247,7 +270,7 @@ def context(datasette: Any, database: str, data: dict, level: str, agency: str |
     out.update({
         "s": s,
         "partial": data["partial"],
-        "scope": agency or "全市 · whole city",
+        "scope": s.get("agency") or "全市 · whole city",  # an alias or former name shows its agency
         "compared_with": f"{data['year'] - 1}年同期 · same dates of {data['year'] - 1}" if data["partial"]
                          else f"{data['year'] - 1}年 · {data['year'] - 1}",
         "figures": figure_rows(s, data["previous"], lambda key, found: rows_link(datasette, database, key, found, agency)),
@@ -259,6 +282,7 @@ def context(datasette: Any, database: str, data: dict, level: str, agency: str |
         "paragraph_en": report.paragraph(s, "en"),
         "agency_table": agency_table(s, link, lambda key, found, who: rows_link(datasette, database, key, found, who),
                                      sort, descending, page),
+        "groups": group_sections(s),
         "charts": chart_svgs(data["years"], data["summaries"], data["year"], data["unfinished"]),
         "unfinished": data["unfinished"] if data["unfinished"] in data["years"] else None,
         "report_url": datasette.urls.path(meta.REPORT_PATH) + "?" + urlencode(

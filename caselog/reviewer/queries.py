@@ -9,7 +9,10 @@ from the database page shows a year whose figures are final.
 
 from __future__ import annotations
 
+import sqlite3
+
 from caselog import figures
+from caselog import events as ev
 
 #: Each parameter's (Chinese label, English label, what it takes), shown beside its field.
 PARAMS: dict[str, tuple[str, str, str]] = {
@@ -36,10 +39,14 @@ _UNIT_FILTERS = """
   AND (:level IN ('', 'all') OR u.level = :level)"""
 # The units a figure counts: the city's (one a case and level) or, given an agency, that agency's own
 # (one a case, level and defendant: a co-defendant case counts for each defendant).
-_UNITS_COUNTED = """(SELECT * FROM appearance_units WHERE :agency = ''
+_UNITS_COUNTED = """(SELECT * FROM appearance_units WHERE caselog_agency(:agency) = ''
       UNION ALL SELECT "case", level, agency, year, first_held_on, hearings, attendance, head, spoke, silent,
         excused, head_left_or_refused, recommendation_expected
-      FROM defendant_units WHERE :agency <> '' AND agency = :agency) u"""
+      FROM defendant_units WHERE caselog_agency(:agency) <> '' AND agency = caselog_agency(:agency)) u"""
+
+# The agency's groups (caselog.figures.GROUPS) share yearly_figures' agency column under their prefixes.
+_AN_AGENCY = " AND ".join(f"agency NOT LIKE '{prefix}%'" for prefix in figures.GROUPS.values())
+_LEVEL_PREFIX = figures.GROUPS["agency_level"]
 
 _OFFICIALS = """(SELECT group_concat(DISTINCT h.official) FROM hearings h
    WHERE h."case" = u."case" AND h.level = u.level AND h.official IS NOT NULL) AS officials"""
@@ -57,8 +64,24 @@ QUERIES: dict[str, dict] = {
 FROM yearly_figures
 WHERE year = {YEAR}
   AND level = coalesce(nullif(:level, ''), 'all')
-  AND agency <> ''
+  AND agency <> '' AND {_AN_AGENCY}
 ORDER BY appearance_rate IS NULL, coalesce(appearance_rate, 0), -coalesce(loss_rate, 0), agency""",
+    },
+    "rates_by_level": {
+        "title": "按被告级别的年度数据 · A year's rates by the defendant's level",
+        "description": (
+            "机构名录中各被告级别的年度数据,按案件和被告计算(共同被告案件计入每个被告的级别);"
+            "未登记的机关归入 unregistered(未登记)。数据取自 yearly_figures。"
+            " A year's figures for each level of defendant in the agency registry, counted per case and"
+            " defendant; agencies the registry lacks are unregistered. level: all (default) or first."
+        ),
+        "params": ["year", "level"],
+        "sql": f"""SELECT substr(agency, {len(_LEVEL_PREFIX) + 1}) AS agency_level, {_FIGURE_COLUMNS}
+FROM yearly_figures
+WHERE year = {YEAR}
+  AND level = coalesce(nullif(:level, ''), 'all')
+  AND agency LIKE '{_LEVEL_PREFIX}%'
+ORDER BY CASE substr(agency, {len(_LEVEL_PREFIX) + 1}) {" ".join(f"WHEN '{w}' THEN {i}" for i, w in enumerate(ev.AGENCY_LEVELS))} ELSE {len(ev.AGENCY_LEVELS)} END""",
     },
     "silent_heads": {
         "title": "出庭不出声 · Heads who appeared and stayed silent",
@@ -103,10 +126,10 @@ ORDER BY u.agency, u.first_held_on, u."case", u.level""",
   (SELECT json_group_array(json_object('level', a.level, 'appeal_case', a.appeal_case,
      'filed_on', a.filed_on, 'decided_on', a.decided_on, 'result', a.result, 'disposition', a.disposition))
    FROM (SELECT * FROM appeals WHERE "case" = o."case" ORDER BY seq) a) AS appeals
-FROM (SELECT * FROM outcomes WHERE :agency = ''
+FROM (SELECT * FROM outcomes WHERE caselog_agency(:agency) = ''
       UNION ALL SELECT "case", agency, year, concluded_on, first_disposition, disposition, first_loss, loss,
         reduced_on_appeal, added_on_appeal, merits_judgment, withdrawn_after_change
-      FROM defendant_outcomes WHERE :agency <> '' AND agency = :agency) o
+      FROM defendant_outcomes WHERE caselog_agency(:agency) <> '' AND agency = caselog_agency(:agency)) o
 WHERE o.year = {YEAR} AND (o.first_loss = 1 OR o.loss = 1)
 ORDER BY o.reduced_on_appeal DESC, o.added_on_appeal DESC, o.agency, o.concluded_on, o."case"
 """,
@@ -171,6 +194,19 @@ ORDER BY c.position DESC""",
 SOURCES = {
     "rates_by_agency": "yearly_figures", "silent_heads": "appearance_units",
     "recommendations_expected": "appearance_units", "losses_and_reversals": "outcomes",
-    "reconsideration_without_head": "defendant_units",
+    "reconsideration_without_head": "defendant_units", "rates_by_level": "yearly_figures",
     "case_trail": "events", "corrections": "events",
 }
+
+
+def agency_parameter(value: object) -> str:
+    """An agency parameter as agency names are stored (``events.agency_name``); empty means any agency."""
+    try:
+        return ev.agency_name(value)
+    except (ValueError, TypeError):  # nothing, or what no agency is named: it matches no row
+        return "" if not isinstance(value, str) or not value.strip() else value
+
+
+def register(conn: sqlite3.Connection) -> None:
+    """The SQL functions the canned queries call."""
+    conn.create_function("caselog_agency", 1, agency_parameter, deterministic=True)
