@@ -264,7 +264,10 @@ def busiest_year(db: Path) -> int:
 def open_cases(db: Path, n: int) -> list[str]:
     conn = sqlite3.connect(str(db))
     try:
-        rows = conn.execute('SELECT "case" FROM cases WHERE status = \'open\' ORDER BY "case" LIMIT ?', (n,)).fetchall()
+        # Cases with one defendant: a hearing of a case with several must name which one it records.
+        rows = conn.execute('SELECT "case" FROM cases c WHERE status = \'open\' AND '
+                            '(SELECT count(*) FROM defendants d WHERE d."case" = c."case") = 1 '
+                            'ORDER BY "case" LIMIT ?', (n,)).fetchall()
     finally:
         conn.close()
     if len(rows) < n:
