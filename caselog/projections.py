@@ -466,7 +466,10 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | CaseRan
     ``upto``, and move the yearly figures by the difference; the projections then reflect ``head``."""
     scope, params = _scope(conn, cases)
     rows_scope = _of(scope, '"case"')
-    events_scope = _of(scope, '+e."case"') + (" AND e.position <= :upto" if upto is not None else "")
+    # A few named cases are found through the (case, version) index; a range of cases, most of the log,
+    # is read in log order (``+`` keeps SQLite off the index: a random read of the table a row).
+    events_scope = (_of(scope, '+e."case"') if scope is not None else _of(scope, 'e."case"')) + \
+        (" AND e.position <= :upto" if upto is not None else "")
     params["upto"] = upto
 
     regrouped: figures.Tally = {}
