@@ -231,10 +231,15 @@ def _record(env: Env, case: str | None, type_: str, payload: dict, expect_versio
                 "the figures follow filed_on")
     out = {"event_id": recorded.event_id, "case": recorded.case, "type": recorded.type,
            "version": recorded.version, "position": recorded.position, "recorded_at": recorded.recorded_at}
+    if ev.business_date(recorded.event):
+        out["date"] = ev.business_date(recorded.event)
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))
     else:
-        click.echo(f"recorded {out['type']} {out['event_id']} for {out['case']} (version {out['version']}, position {out['position']})")
+        # The business date as stored (ISO), whichever way the clerk wrote it.
+        dated = f" dated {out['date']}" if out.get("date") else ""
+        click.echo(f"recorded {out['type']} {out['event_id']} for {out['case']}{dated} "
+                   f"(version {out['version']}, position {out['position']})")
 
 
 def _open_for_completion(ctx: click.Context) -> sqlite3.Connection | None:

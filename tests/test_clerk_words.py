@@ -229,6 +229,21 @@ def test_python_dash_m_caselog_is_the_caselog_command(tmp_path):
                              "--filed-on", "2022/3/1", "--court", "某法院", "--agency", "某局", "--cause", "处罚"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert re.fullmatch(r"recorded case_filed \S+ for \(2022\)浙0302行初123号 \(version 1, position 1\)\n", result.stdout)
+    assert re.fullmatch(r"recorded case_filed \S+ for \(2022\)浙0302行初123号 dated 2022-03-01 \(version 1, position 1\)\n",
+                        result.stdout)
     usage = subprocess.run([sys.executable, "-m", "caselog", "--help"], capture_output=True, text=True, timeout=60)
     assert usage.stdout.startswith("Usage: caselog ")
+
+
+def test_a_recording_command_echoes_the_date_as_stored(tmp_path):
+    """2022年3月1日 is stored, and echoed, as 2022-03-01: the clerk sees what the log holds."""
+    from integrity_support import invoke
+
+    db = tmp_path / "caselog.db"
+    result = invoke(db, "file", "(2022)浙0302行初1号", "--filed-on", "2022年3月1日", "--court", "某某区人民法院",
+                    "--agency", "市公安局", "--cause", "行政处罚")
+    assert result.exit_code == 0, result.output
+    assert " dated 2022-03-01 (version 1, position 1)" in result.stdout
+    hearing = invoke(db, "hearing", "(2022)浙0302行初1号", "--held-on", "2022/5/10", "--attendance", "副职",
+                     "--silent", "--json")
+    assert json.loads(hearing.stdout)["date"] == "2022-05-10"
