@@ -3,7 +3,16 @@
 Each event's link is the SHA-256 of its envelope, its payload's own hash and
 the link before it, so altering, inserting, deleting or moving any row breaks
 every link after it.  Hashing the payload's hash rather than the payload lets a
-payload be redacted one day while the chain still verifies.
+payload be redacted while the chain still verifies.
+
+The payload's hash: under schema version 1, the SHA-256 of its canonical JSON
+(``stored``).  Under version 2, the SHA-256 of the canonical JSON of its
+fields' commitments, each the SHA-256 of a random salt of the field's own and
+the value's canonical JSON (``committed``); the salts are kept beside the
+events (``_caselog_salts``).  Redacting a field removes its value and salt and
+keeps its commitment (``{"redacted": COMMITMENT}`` in place of the salt): the
+other fields, the payload's hash and the chain still verify, and no one can
+test a guess at the value without its salt.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import sqlite3
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -22,6 +32,9 @@ GENESIS = "0" * 64  # the link before the first event
 COLUMNS = ("position", "event_id", "case", "version", "type", "schema_version", "payload",
            "payload_sha256", "recorded_at", "recorded_by", "hash")
 SELECT = "SELECT " + ", ".join(f'"{c}"' for c in COLUMNS) + " FROM events"
+SALTS = "_caselog_salts"  # position -> the canonical JSON of {field: salt hex, or {"redacted": commitment}}
+# The columns, then the row's salts (None under schema version 1).
+SELECT_SALTED = SELECT.replace(" FROM events", f", s.salts FROM events LEFT JOIN {SALTS} s USING (position)")
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
 
@@ -45,6 +58,54 @@ def stored(payload: dict) -> tuple[str, str]:
     """A payload as the log stores it: its canonical JSON, and that text's SHA-256."""
     text = canonical(payload)
     return text, sha256(text)
+
+
+SALT_BYTES = 16
+
+
+def committed(payload: dict, salts: dict | None = None) -> tuple[str, str, str]:
+    """A payload as the log stores it under schema version 2: its canonical JSON, its SHA-256 over the
+    fields' commitments, and the canonical JSON of its salts.  ``salts`` are the ones an export carries
+    (redacted fields as their marker); new ones are drawn when None."""
+    if salts is not None:
+        return canonical(payload), payload_hash(payload, salts), canonical(salts)
+    # Every new event pays this, so it is spelled out: one call for the salts of every field, and each
+    # commitment from the salt's bytes (9 µs an event, against 19 through payload_hash).
+    fresh = os.urandom(SALT_BYTES * len(payload))
+    new, commitments = {}, {}
+    for i, (name, value) in enumerate(payload.items()):
+        salt = fresh[i * SALT_BYTES:(i + 1) * SALT_BYTES]
+        new[name] = salt.hex()
+        commitments[name] = _commit(salt, value)
+    return canonical(payload), sha256(canonical(commitments)), canonical(new)
+
+
+def _commit(salt: bytes, value: object) -> str:
+    # A text's canonical JSON is its quoted form: the encoder's own function, without the encoder.
+    text = encode_basestring(value) if type(value) is str else canonical(value)
+    return hashlib.sha256(salt + text.encode("utf-8")).hexdigest()
+
+
+def commitment(salt: str, value: object) -> str:
+    """A field's commitment: the SHA-256 of its salt's bytes followed by the value's canonical JSON."""
+    return _commit(bytes.fromhex(salt), value)
+
+
+def payload_hash(payload: dict, salts: dict) -> str:
+    """The SHA-256 of a schema-version-2 payload's commitments; ValueError if its salts do not fit its fields."""
+    commitments = {}
+    for name, salt in salts.items():
+        if isinstance(salt, dict):  # redacted: the value and its salt are gone, the commitment stays
+            if name in payload or set(salt) != {"redacted"} or not isinstance(salt["redacted"], str):
+                raise ValueError(f"the redacted field {name} is malformed")
+            commitments[name] = salt["redacted"]
+        elif isinstance(salt, str) and name in payload:
+            commitments[name] = commitment(salt, payload[name])
+        else:
+            raise ValueError(f"the field {name} has no value or a malformed salt")
+    if len(commitments) - sum(isinstance(s, dict) for s in salts.values()) != len(payload):
+        raise ValueError("a field has no salt")
+    return sha256(canonical(commitments))
 
 
 def chain_hash(row: dict, prev_hash: str) -> str:
@@ -157,15 +218,49 @@ class Break:
     message: str
 
 
+REDACTIONS = "type = 'payload_redacted'"  # spelled as the partial index over them is (database._migrate_v4)
+
+
+def redactions(conn: sqlite3.Connection) -> dict[str, dict[str, str | None]]:
+    """The logged redactions: target event_id -> {field: the target's payload hash as kept, for a target
+    of schema version 1, or None}, the latest last."""
+    found: dict[str, dict[str, str | None]] = {}
+    for (payload,) in conn.execute(f"SELECT payload FROM events WHERE {REDACTIONS} ORDER BY position"):
+        data = json.loads(payload)
+        found.setdefault(data["target"], {})[data["field"]] = data.get("kept_sha256")
+    return found
+
+
+def _payload_holds(event_id: str, schema_version: int, payload: str, payload_sha256: str, salts: str | None,
+                   redacted: dict[str, dict[str, str | None]]) -> bool:
+    """Whether the stored payload is the one the chain committed to, less what was redacted by an event
+    in the log."""
+    if schema_version < 2:
+        if sha256(payload) == payload_sha256:
+            return True
+        kept = redacted.get(event_id)
+        return kept is not None and list(kept.values())[-1] == sha256(payload)
+    try:
+        fields, given = json.loads(payload), json.loads(salts or "null")
+        if payload_hash(fields, given) != payload_sha256:
+            return False
+    except (ValueError, TypeError, AttributeError):
+        return False
+    # A field someone removed while keeping its commitment still hashes right: only a logged redaction may.
+    return all(name in redacted.get(event_id, ()) for name, salt in given.items() if isinstance(salt, dict))
+
+
 def check(conn: sqlite3.Connection, stretch: Stretch) -> Break | None:
     """Recompute the links of ``stretch``; the first that does not hold, or None."""
     expected, prev = stretch.start, stretch.prev
     anchor = stretch.anchor
-    rows = conn.execute(SELECT + " WHERE position BETWEEN ? AND ? ORDER BY position", (stretch.start, stretch.end))
-    for position, event_id, case, version, type_, schema_version, payload, payload_sha256, recorded_at, recorded_by, found in rows:
+    redacted = redactions(conn)
+    rows = conn.execute(SELECT_SALTED + " WHERE position BETWEEN ? AND ? ORDER BY position", (stretch.start, stretch.end))
+    for (position, event_id, case, version, type_, schema_version, payload, payload_sha256, recorded_at, recorded_by,
+         found, salts) in rows:
         if position != expected:
             return Break(expected, f"position {expected}: missing from the log (the next row is {position}): rows were deleted")
-        if sha256(payload) != payload_sha256:
+        if not _payload_holds(event_id, schema_version, payload, payload_sha256, salts, redacted):
             return Break(position, f"position {position}: the payload does not match its hash: it was altered")
         if link(position, event_id, case, version, type_, schema_version, payload_sha256, recorded_at,
                 recorded_by, prev) != found:

@@ -248,6 +248,8 @@ def test_the_helper_sends_every_type_of_event_as_values_that_make_it_again():
     made.append(ev.make("retrial_decided", {"decided_on": "2023-05-04", "result": "reversed", "disposition": "revoked",
                                             "dispositions": {"市人民政府": "claims_dismissed"}}))
     made.append(ev.make("defendant_added", {"added_on": "2023-05-04", "agency": "市人民政府", "role": "reconsideration"}))
+    made.append(ev.make("payload_redacted", {"target": "01a24256-0000-7000-8000-000000000001", "field": "plaintiff",
+                                             "reason": "申请删除", "kept_sha256": "0" * 64}))
     assert {event.TYPE for event in made} == set(ev.EVENT_TYPES)
     for event in made:
         values = ev.field_values(event)
