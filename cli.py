@@ -618,6 +618,8 @@ def redact(env: Env, event_id: str, field: str, reason: str) -> None:
 
     conn = env.conn(create=False)
     admin = env.private_key() if signing.has_keys(conn) else None
+    if admin is not None:  # as for every signed write: --clerk, if given, must name the key's holder
+        signing.signer_name(conn, admin, env.clerk if env.clerk_given else None)
     done = redaction.redact(conn, lookup.event(conn, event_id).event_id, field, reason, env.clerk, admin)
     whole = (" (schema version 1: its payload was committed to as a whole, so its other fields are now checked "
              "against the redaction, not the original hash)") if done.whole else ""

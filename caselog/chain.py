@@ -32,7 +32,7 @@ GENESIS = "0" * 64  # the link before the first event
 COLUMNS = ("position", "event_id", "case", "version", "type", "schema_version", "payload",
            "payload_sha256", "recorded_at", "recorded_by", "hash")
 SELECT = "SELECT " + ", ".join(f'"{c}"' for c in COLUMNS) + " FROM events"
-SALTS = "_caselog_salts"  # position -> the canonical JSON of {field: salt hex, or {"redacted": commitment}}
+SALTS = "_caselog_salts"  # position -> the salts of a schema-version-2 payload (``committed``)
 # The columns, then the row's salts (None under schema version 1).
 SELECT_SALTED = SELECT.replace(" FROM events", f", s.salts FROM events LEFT JOIN {SALTS} s USING (position)")
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
@@ -63,43 +63,82 @@ def stored(payload: dict) -> tuple[str, str]:
 SALT_BYTES = 16
 
 
-def committed(payload: dict, salts: dict | None = None) -> tuple[str, str, str]:
+def committed(payload: dict, salts: dict | None = None) -> tuple[str, str, bytes | str]:
     """A payload as the log stores it under schema version 2: its canonical JSON, its SHA-256 over the
-    fields' commitments, and the canonical JSON of its salts.  ``salts`` are the ones an export carries
-    (redacted fields as their marker); new ones are drawn when None."""
+    fields' commitments, and its salts as stored.  ``salts`` are the ones an export carries, as
+    ``{field: salt hex}`` (a redacted field as ``{"redacted": commitment}``); new ones are drawn when None.
+
+    Stored salts are the fields' salts end to end, in the order of the fields' names (16 bytes each,
+    a third of their JSON, which made the file 30% larger); once a field is redacted, the JSON.
+    """
     if salts is not None:
-        return canonical(payload), payload_hash(payload, salts), canonical(salts)
-    # Every new event pays this, so it is spelled out: one call for the salts of every field, and each
-    # commitment from the salt's bytes (9 µs an event, against 19 through payload_hash).
-    fresh = os.urandom(SALT_BYTES * len(payload))
-    new, commitments = {}, {}
-    for i, (name, value) in enumerate(payload.items()):
-        salt = fresh[i * SALT_BYTES:(i + 1) * SALT_BYTES]
-        new[name] = salt.hex()
-        commitments[name] = _commit(salt, value)
-    return canonical(payload), sha256(canonical(commitments)), canonical(new)
+        digest = payload_hash(payload, salts)
+        marked = any(isinstance(salt, dict) for salt in salts.values())
+        return canonical(payload), digest, canonical(salts) if marked else b"".join(
+            bytes.fromhex(salts[name]) for name in sorted(salts))
+    fresh = _SALTS.take(SALT_BYTES * len(payload))  # the salts of many events are drawn at once
+    return canonical(payload), _digest(payload, fresh), fresh
 
 
-def _commit(salt: bytes, value: object) -> str:
-    # A text's canonical JSON is its quoted form: the encoder's own function, without the encoder.
-    text = encode_basestring(value) if type(value) is str else canonical(value)
-    return hashlib.sha256(salt + text.encode("utf-8")).hexdigest()
+def _digest(payload: dict, salts: bytes) -> str:
+    """``payload_hash`` from salts as stored end to end: what every new event and every verify pays, so
+    spelled out (each commitment from the salt's bytes: half the time of the general way)."""
+    names = sorted(payload)
+    if len(salts) != SALT_BYTES * len(names):
+        raise ValueError("the salts do not fit the fields")
+    commitments, at = {}, 0
+    for name in names:
+        value = payload[name]
+        # A text's canonical JSON is its quoted form: the encoder's own function, without the encoder.
+        text = encode_basestring(value) if type(value) is str else canonical(value)
+        commitments[name] = hashlib.sha256(salts[at:at + SALT_BYTES] + text.encode("utf-8")).hexdigest()
+        at += SALT_BYTES
+    return sha256(canonical(commitments))
+
+
+class _Random:
+    """Random bytes from ``os.urandom`` 64 KiB at a time: one system call for some 700 events, not one
+    each.  A forked process draws its own rather than repeat its parent's."""
+
+    def __init__(self) -> None:
+        self.pid, self.pool, self.at = 0, b"", 0
+
+    def take(self, size: int) -> bytes:
+        if self.at + size > len(self.pool) or self.pid != os.getpid():
+            self.pid, self.pool, self.at = os.getpid(), os.urandom(max(size, 65_536)), 0
+        self.at += size
+        return self.pool[self.at - size:self.at]
+
+
+_SALTS = _Random()
+
+
+def salts_of(payload: dict, stored_salts: bytes | str) -> dict:
+    """Stored salts as ``{field: salt hex}``, a redacted field as its marker: how an export writes them."""
+    if isinstance(stored_salts, str):
+        return json.loads(stored_salts)
+    names = sorted(payload)
+    if len(stored_salts) != SALT_BYTES * len(names):
+        raise ValueError("the salts do not fit the fields")
+    hexed = stored_salts.hex()
+    return {name: hexed[2 * SALT_BYTES * i:2 * SALT_BYTES * (i + 1)] for i, name in enumerate(names)}
 
 
 def commitment(salt: str, value: object) -> str:
     """A field's commitment: the SHA-256 of its salt's bytes followed by the value's canonical JSON."""
-    return _commit(bytes.fromhex(salt), value)
+    return hashlib.sha256(bytes.fromhex(salt) + canonical(value).encode("utf-8")).hexdigest()
 
 
 def payload_hash(payload: dict, salts: dict) -> str:
-    """The SHA-256 of a schema-version-2 payload's commitments; ValueError if its salts do not fit its fields."""
+    """The SHA-256 of a schema-version-2 payload's commitments, given ``{field: salt hex or marker}``;
+    ValueError if the salts do not fit the fields."""
     commitments = {}
     for name, salt in salts.items():
         if isinstance(salt, dict):  # redacted: the value and its salt are gone, the commitment stays
             if name in payload or set(salt) != {"redacted"} or not isinstance(salt["redacted"], str):
                 raise ValueError(f"the redacted field {name} is malformed")
             commitments[name] = salt["redacted"]
-        elif isinstance(salt, str) and name in payload:
+        elif isinstance(salt, str) and name in payload and len(salt) == 2 * SALT_BYTES:
             commitments[name] = commitment(salt, payload[name])
         else:
             raise ValueError(f"the field {name} has no value or a malformed salt")
@@ -241,7 +280,10 @@ def _payload_holds(event_id: str, schema_version: int, payload: str, payload_sha
         kept = redacted.get(event_id)
         return kept is not None and list(kept.values())[-1] == sha256(payload)
     try:
-        fields, given = json.loads(payload), json.loads(salts or "null")
+        fields = json.loads(payload)
+        if isinstance(salts, bytes):
+            return _digest(fields, salts) == payload_sha256
+        given = json.loads(salts)
         if payload_hash(fields, given) != payload_sha256:
             return False
     except (ValueError, TypeError, AttributeError):

@@ -84,9 +84,10 @@ def _migrate_v3(db) -> None:
 
 
 def _migrate_v4(db) -> None:
-    # The salts of schema-version-2 payloads (caselog.chain.committed), one row an event.  A row replaced
-    # or edited changes the commitments it yields, which verify catches; the triggers keep mistakes out.
-    db.execute(f"CREATE TABLE {SALTS} (position INTEGER PRIMARY KEY, salts TEXT NOT NULL)")
+    # The salts of schema-version-2 payloads (caselog.chain.committed), one row an event: bytes, or the
+    # JSON text of a redacted event's.  A row replaced or edited changes the commitments it yields, which
+    # verify catches; the triggers keep mistakes out.
+    db.execute(f"CREATE TABLE {SALTS} (position INTEGER PRIMARY KEY, salts BLOB NOT NULL)")
     for verb in ("UPDATE", "DELETE"):
         db.execute(f"CREATE TRIGGER salts_no_{verb.lower()} BEFORE {verb} ON {SALTS} BEGIN "
                    f"SELECT RAISE(ABORT, '{SALTS} is append-only: only `caselog redact` rewrites it'); END")

@@ -56,7 +56,7 @@ def proposed_from_json(obj: object, clerk: str, source: str | None = None) -> Pr
         raise InputError(str(error)) from None
 
 
-def _stored(event: ev.Event, schema_version: int, salts: object) -> tuple[str, str, str | None]:
+def _stored(event: ev.Event, schema_version: int, salts: object) -> tuple[str, str, bytes | str | None]:
     """The payload as the line's schema version stores it: under version 1 hashed whole, as a log made
     then stored it; under version 2 with the salts the line gives (an export's), or new ones."""
     if schema_version == 1:
@@ -141,7 +141,7 @@ def export_row(row: tuple) -> dict:
         if key != "salts":
             out[key] = data[key]
     if data["salts"] is not None:
-        out["salts"] = json.loads(data["salts"])
+        out["salts"] = chain.salts_of(json.loads(data["payload"]), data["salts"])
     return out
 
 

@@ -56,14 +56,15 @@ def redact(conn: sqlite3.Connection, target: str, field: str, reason: str, clerk
         value = payload.pop(field)
         text = chain.canonical(payload)
         whole = data["schema_version"] < 2
-        # The rewritten pages are written with the freed bytes zeroed, not left holding the value.
+        # The pages this transaction rewrites are written with the freed bytes zeroed, not holding the
+        # value: they are clean from the commit on, before VACUUM (which a busy writer can hold off).
         conn.execute("PRAGMA secure_delete = ON")
         triggers = conn.execute(f"SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN {_TRIGGERS}").fetchall()
         for name in _TRIGGERS:
             conn.execute(f"DROP TRIGGER {name}")
         conn.execute("UPDATE events SET payload = ? WHERE position = ?", (text, data["position"]))
         if not whole:
-            salts = json.loads(data["salts"])
+            salts = chain.salts_of({**payload, field: value}, data["salts"])
             salts[field] = {"redacted": chain.commitment(salts[field], value)}
             conn.execute(f"UPDATE {chain.SALTS} SET salts = ? WHERE position = ?",
                          (chain.canonical(salts), data["position"]))

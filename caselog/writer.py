@@ -41,7 +41,7 @@ class Proposed:
     # The payload as it will be stored (canonical JSON, under schema_version), its SHA-256 and its salts
     # (None under schema version 1), when the reader of an import file prepared them; otherwise the
     # writer spells them from the event.
-    stored: tuple[str, str, str | None] | None = None
+    stored: tuple[str, str, bytes | str | None] | None = None
     hash: str | None = None
     source: str | None = None  # where it came from, for messages: "line 12"
 
@@ -50,7 +50,7 @@ class Proposed:
 _TARGETING = {"event_corrected": "correct", "event_retracted": "retract", ev.PayloadRedacted.TYPE: "redact"}
 
 
-def stored(event: ev.Event, schema_version: int = ev.SCHEMA_VERSION) -> tuple[str, str, str | None]:
+def stored(event: ev.Event, schema_version: int = ev.SCHEMA_VERSION) -> tuple[str, str, bytes | str | None]:
     """``Proposed.stored`` for ``event``: new salts under schema version 2, none under 1."""
     if schema_version >= 2:
         return chain.committed(ev.payload(event))
@@ -104,7 +104,7 @@ class Writer:
         # since one executemany costs less than an execute a row.  Anything that reads the log's
         # events inserts them first.
         self.pending: list[tuple] = []
-        self.salts: list[tuple[int, str]] = []
+        self.salts: list[tuple[int, bytes | str]] = []
         self.sources: list[str | None] = []
         self.refused: CaselogError | None = None
 

@@ -149,7 +149,8 @@ def _relink(conn: sqlite3.Connection, start: int) -> None:
     for values in conn.execute(chain.SELECT_SALTED + " WHERE position >= ? ORDER BY position", (start,)).fetchall():
         row = dict(zip(columns, values))
         row["payload_sha256"] = (sha256(row["payload"]) if row["salts"] is None else
-                                 chain.payload_hash(json.loads(row["payload"]), json.loads(row["salts"])))
+                                 chain.payload_hash(json.loads(row["payload"]),
+                                                    chain.salts_of(json.loads(row["payload"]), row["salts"])))
         row["hash"] = chain_hash(row, prev)
         conn.execute("UPDATE events SET payload_sha256 = ?, hash = ? WHERE position = ?",
                      (row["payload_sha256"], row["hash"], row["position"]))

@@ -63,13 +63,15 @@ def versioned_log(tmp_path, request) -> LogBuilder:
     return builder
 
 
-def payload_digest(row: dict, payload: dict) -> str:
+def payload_digest(row: dict, payload: dict, stored_salts: bytes | None) -> str:
     """Version 1: SHA-256 of the canonical payload.  Version 2: SHA-256 of the canonical object of each
-    field's SHA-256 over its salt's bytes and its canonical value."""
+    field's SHA-256 over its salt's bytes and its canonical value, the salts stored end to end in the
+    order of the fields' names."""
     if row["schema_version"] == 1:
         assert "salts" not in row
         return chain.sha256(chain.canonical(payload))
     assert set(row["salts"]) == set(payload) and all(len(salt) == 32 for salt in row["salts"].values())
+    assert stored_salts == b"".join(bytes.fromhex(row["salts"][name]) for name in sorted(payload))
     return chain.sha256(chain.canonical({
         name: hashlib.sha256(bytes.fromhex(row["salts"][name]) + chain.canonical(value).encode()).hexdigest()
         for name, value in payload.items()}))
@@ -80,7 +82,9 @@ def test_each_hash_is_sha256_of_the_canonical_envelope_linked_to_the_previous(ve
     prev = chain.GENESIS
     for row in interchange.export(log.conn):
         payload = {k: v for k, v in row.items() if k not in interchange.ENVELOPE and k not in ("type", "case")}
-        assert row["payload_sha256"] == payload_digest(row, payload)
+        (stored_salts,) = log.conn.execute("SELECT salts FROM _caselog_salts WHERE position = ?",
+                                           (row["position"],)).fetchone() or (None,)
+        assert row["payload_sha256"] == payload_digest(row, payload, stored_salts)
         envelope = {k: row[k] for k in ("position", "event_id", "case", "version", "type", "schema_version",
                                          "payload_sha256", "recorded_at", "recorded_by")}
         assert row["hash"] == chain.sha256(chain.canonical({**envelope, "prev_hash": prev}))
