@@ -602,6 +602,38 @@ def retract(env: Env, event_id: str, reason: str, expect_version: int | None, as
             dict(target=target.event_id if target else event_id, reason=reason), expect_version, as_json, problems)
 
 
+@cli.command()
+@click.argument("event_id")
+@click.option("--field", required=True, help="The personal name to remove: plaintiff (case_filed) or official (hearing_held).")
+@click.option("--reason", required=True, help="Why, e.g. the plaintiff's request for deletion.")
+@pass_env
+def redact(env: Env, event_id: str, field: str, reason: str) -> None:
+    """Remove a personal name from a logged event for good (payload_redacted); an administrator's act.
+
+    The value leaves the event, the projections and the file; the chain, the event's other fields
+    and the signatures still verify.  A log with keys needs an administrator's --key.  An event
+    logged before redaction existed (schema version 1) was committed to as a whole: its other
+    fields are then checked against the redaction instead.  EVENT_ID may be a unique prefix.
+
+    \b
+    Example:
+        caselog --key admin.key redact 01a2420e-b9ee --field plaintiff --reason 当事人申请删除个人信息
+    """
+    from caselog import lookup, redaction, signing
+
+    conn = env.conn(create=False)
+    admin = env.private_key() if signing.has_keys(conn) else None
+    if admin is not None:  # as for every signed write: --clerk, if given, must name the key's holder
+        signing.signer_name(conn, admin, env.clerk if env.clerk_given else None)
+    done = redaction.redact(conn, lookup.event(conn, event_id).event_id, field, reason, env.clerk, admin)
+    whole = (" (schema version 1: its payload was committed to as a whole, so its other fields are now checked "
+             "against the redaction, not the original hash)") if done.whole else ""
+    message(f"redacted the {done.field} of event {done.target}{whole}; logged as event {done.event_id}")
+    if not done.wal_cleared:
+        message(f"warning: another connection is reading the log, so {env.db}-wal may keep the old value until "
+                "every connection to the log has closed")
+
+
 # --- reading ------------------------------------------------------------------
 
 

@@ -20,16 +20,16 @@ import urllib.parse
 from pathlib import Path
 from typing import Iterator
 
-from caselog.chain import COLUMNS
+from caselog.chain import COLUMNS, REDACTIONS, SALTS
 from caselog.errors import ConflictError, InputError
 
-SCHEMA = 3  # PRAGMA user_version once every migration below has run
+SCHEMA = 4  # PRAGMA user_version once every migration below has run
 BUSY_TIMEOUT_MS = 30_000
 # The page size of every database caselog creates, the log and its scratch files: four times
 # SQLite's default (BENCHMARKS.md: fewer pages to write, sync and checkpoint).
 PAGE_SIZE = 16_384
 # The tables of the log itself; every other table is a projection.
-LOG_TABLES = ("events", "_sqlite_migrations", "_caselog_trust")
+LOG_TABLES = ("events", "_sqlite_migrations", "_caselog_trust", SALTS)
 # Corrections and retractions, about 1% of the log.  The log indexes them under this very condition
 # (a partial index), which SQLite uses only when a query spells it the same way.
 CORRECTIONS = "type IN ('event_corrected', 'event_retracted')"
@@ -84,6 +84,18 @@ def _migrate_v3(db) -> None:
                "BEGIN SELECT RAISE(ABORT, '_caselog_trust is append-only'); END")
 
 
+def _migrate_v4(db) -> None:
+    # The salts of schema-version-2 payloads (caselog.chain.committed), one row an event: bytes, or the
+    # JSON text of a redacted event's.  A row replaced or edited changes the commitments it yields, which
+    # verify catches; the triggers keep mistakes out.
+    db.execute(f"CREATE TABLE {SALTS} (position INTEGER PRIMARY KEY, salts BLOB NOT NULL)")
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER salts_no_{verb.lower()} BEFORE {verb} ON {SALTS} BEGIN "
+                   f"SELECT RAISE(ABORT, '{SALTS} is append-only: only `caselog redact` rewrites it'); END")
+    # Verify reads every redaction before checking the chain: an index keeps that from scanning the log.
+    db.execute(f"CREATE INDEX idx_events_redactions ON events (position) WHERE {REDACTIONS}")
+
+
 def _migrations():
     from sqlite_utils.migrations import Migrations  # only a new database pays for this import
 
@@ -91,6 +103,7 @@ def _migrations():
     migrations(name="events_and_projections")(_migrate_v1)
     migrations(name="corrections_index")(_migrate_v2)
     migrations(name="trust")(_migrate_v3)
+    migrations(name="redaction")(_migrate_v4)
     return migrations
 
 

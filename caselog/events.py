@@ -29,8 +29,10 @@ DATE_FIELDS = ("filed_on", "held_on", "decided_on", "added_on")
 #: still count (``rules.decide`` checks only what is entered).
 EARLIEST_DATE = "1990-01-01"
 
-#: Bumped when a payload's shape changes; old rows are upcast on read.
-SCHEMA_VERSION = 1
+#: Bumped when a payload's shape or how it is committed to changes; old rows are upcast on read.
+#: 2: the same fields as 1, each committed to with a salt of its own (``chain.committed``), so that
+#: one of them can be redacted.
+SCHEMA_VERSION = 2
 
 LEVELS = ("first", "second", "retrial")
 
@@ -574,26 +576,45 @@ class AgencyUpdated:
             raise ValueError("agency_updated needs a new agency_level or region")
 
 
+@attrs.frozen(field_transformer=_name_errors)
+class PayloadRedacted:
+    """An administrator removed a personal value from a logged event for good (``caselog redact``); the
+    event still counts, without that field."""
+
+    TYPE: ClassVar[str] = "payload_redacted"
+    target: str = _field(event_id, "the event_id of the event redacted (same case)")
+    field: str = _field(checked_text, "the field whose value was removed")
+    reason: str = _field(checked_text, "why, e.g. the plaintiff's request under the personal-information law")
+    kept_sha256: str | None = _field(checked_text, "for a target of schema version 1, committed to as a whole: the "
+                                     "SHA-256 of its payload as kept, which verify checks instead", optional=True)
+
+
 Event = (CaseFiled | DefendantAdded | HearingHeld | CaseConcluded | AppealFiled | AppealDecided | RetrialDecided
-         | EventCorrected | EventRetracted | AgencyRegistered | AgencyAliased | AgencyRenamed | AgencyUpdated)
+         | EventCorrected | EventRetracted | PayloadRedacted | AgencyRegistered | AgencyAliased | AgencyRenamed
+         | AgencyUpdated)
 
 EVENT_TYPES: dict[str, type] = {
     cls.TYPE: cls
     for cls in (CaseFiled, DefendantAdded, HearingHeld, CaseConcluded, AppealFiled, AppealDecided, RetrialDecided,
-                EventCorrected, EventRetracted, AgencyRegistered, AgencyAliased, AgencyRenamed, AgencyUpdated)
+                EventCorrected, EventRetracted, PayloadRedacted, AgencyRegistered, AgencyAliased, AgencyRenamed,
+                AgencyUpdated)
 }
 META_TYPES = frozenset({EventCorrected.TYPE, EventRetracted.TYPE})
 #: The registry's events: their stream is REGISTRY, and caselog.agencies, not the case rules, decides them.
 REGISTRY_TYPES = (AgencyRegistered.TYPE, AgencyAliased.TYPE, AgencyRenamed.TYPE, AgencyUpdated.TYPE)
 #: The fields of the case events that name agencies: the registry's guard reads them (caselog.agencies).
 AGENCY_FIELDS = ("agency", "co_defendants", "dispositions")
+#: The fields that hold a natural person's name, which ``caselog redact`` can remove; no rule or figure reads them.
+PERSONAL = {CaseFiled.TYPE: ("plaintiff",), HearingHeld.TYPE: ("official",)}
 FIELDS: dict[str, tuple[str, ...]] = {name: tuple(a.name for a in attrs.fields(cls)) for name, cls in EVENT_TYPES.items()}
 _FIELD_SETS = {name: frozenset(fields) for name, fields in FIELDS.items()}
 _REQUIRED = {name: tuple(a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING) for name, cls in EVENT_TYPES.items()}
 
 #: (type, from_version) -> function upgrading a stored payload to from_version + 1.  The projections'
 #: SQL reads stored payloads directly: a version that renames a field it reads must teach it the old name.
-UPCASTERS: dict[tuple[str, int], Callable[[dict], dict]] = {}
+UPCASTERS: dict[tuple[str, int], Callable[[dict], dict]] = {
+    (name, 1): dict for name in EVENT_TYPES  # version 2 changed how fields are committed to, not the fields
+}
 
 
 def upcast(type_: str, schema_version: int, payload: dict) -> dict:

@@ -17,7 +17,8 @@ from caselog import events as ev
 from caselog.errors import CaselogError, InputError
 from caselog.writer import Proposed
 
-ENVELOPE = ("event_id", "recorded_at", "recorded_by", "version", "position", "schema_version", "payload_sha256", "hash")
+ENVELOPE = ("event_id", "recorded_at", "recorded_by", "version", "position", "schema_version", "payload_sha256", "hash",
+            "salts")
 
 
 def proposed_from_json(obj: object, clerk: str, source: str | None = None) -> Proposed:
@@ -47,12 +48,29 @@ def proposed_from_json(obj: object, clerk: str, source: str | None = None) -> Pr
             version=envelope.get("version"),
             position=envelope.get("position"),
             schema_version=schema_version,
-            stored=chain.stored(data if schema_version != ev.SCHEMA_VERSION else ev.payload(event)),
+            stored=_stored(event, schema_version, envelope.get("salts")),
             hash=_field("hash", _hex_digest, envelope),
             source=source,
         )
     except (ValueError, TypeError) as error:
         raise InputError(str(error)) from None
+
+
+def _stored(event: ev.Event, schema_version: int, salts: object) -> tuple[str, str, bytes | str | None]:
+    """The payload as the line's schema version stores it: under version 1 hashed whole, as a log made
+    then stored it; under version 2 with the salts the line gives (an export's), or new ones."""
+    if schema_version == 1:
+        if salts is not None:
+            raise ValueError("salts are for schema_version 2 only")
+        return (*chain.stored(ev.payload(event)), None)
+    if salts is None:
+        return chain.committed(ev.payload(event))
+    if not isinstance(salts, dict):
+        raise ValueError("salts must be an object of field: salt, as an export writes them")
+    try:
+        return chain.committed(ev.payload(event), salts)
+    except ValueError as error:
+        raise ValueError(f"salts: {error}") from None
 
 
 def _hex_digest(value: object) -> str:
@@ -114,14 +132,18 @@ def read_jsonl(lines: Iterable[bytes], clerk: str) -> Iterator[Proposed]:
 
 
 def export_row(row: tuple) -> dict:
-    """A stored row (``chain.COLUMNS``) in the interchange format: the payload's fields flat, with the whole envelope."""
-    data = dict(zip(chain.COLUMNS, row))
+    """A stored row (``chain.COLUMNS``, then its salts or None) in the interchange format: the payload's
+    fields flat, with the whole envelope; a redacted field is in the salts only, as its marker."""
+    data = dict(zip((*chain.COLUMNS, "salts"), row))
     out = {"type": data["type"], "case": data["case"], **json.loads(data["payload"])}
     for key in ENVELOPE:
-        out[key] = data[key]
+        if key != "salts":
+            out[key] = data[key]
+    if data["salts"] is not None:
+        out["salts"] = chain.salts_of(json.loads(data["payload"]), data["salts"])
     return out
 
 
 def export(conn: sqlite3.Connection) -> Iterator[dict]:
-    for row in conn.execute(chain.SELECT + " ORDER BY position"):
+    for row in conn.execute(chain.SELECT_SALTED + " ORDER BY position"):
         yield export_row(row)

@@ -231,6 +231,8 @@ def effective(history: Iterable[ev.Recorded], check: bool = True) -> list[tuple[
     meta: set[str] = set()
     for rec in history:
         event = rec.event
+        if event.TYPE == ev.PayloadRedacted.TYPE:  # the target was rewritten without the field: nothing to apply
+            continue
         if event.TYPE not in ev.META_TYPES:
             standing[rec.event_id] = [rec.position, event, False]
             continue
@@ -302,6 +304,10 @@ def decide(state: CaseState, new: ev.Recorded, history: Callable[[], list[ev.Rec
     """
     day = (today or dt.date.today()).isoformat()
     event = new.event
+    if event.TYPE == ev.PayloadRedacted.TYPE:  # removes a name no rule reads: the case is as it was
+        result = state.copy()
+        result.version = state.version + 1
+        return result
     if event.TYPE not in ev.META_TYPES:
         date = _date_of(event)
         if entering and date < ev.EARLIEST_DATE:

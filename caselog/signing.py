@@ -13,7 +13,8 @@ of the entry before it, so the entries form a chain of their own.  Entries:
   ends with one (``detail`` says which), and ``caselog checkpoint`` makes one
   for the committee.  After an append, every event since the previous entry
   must be recorded by the signer.
-- ``redacted``: an administrator removed a field's value (``caselog.redaction``).
+  A ``redaction`` checkpoint closes a ``payload_redacted`` event (``caselog.redaction``) and must be
+  an administrator's; an append's checkpoint may close none.
 
 Someone who edits the file and recomputes every link cannot re-sign: the
 first checkpoint after the edit no longer matches the chain.  Events logged
@@ -151,6 +152,11 @@ def _holder(conn: sqlite3.Connection, private: Ed25519PrivateKey, role: str | No
     return found.name
 
 
+def administrator(conn: sqlite3.Connection, private: Ed25519PrivateKey) -> str:
+    """The name of the administrator ``private`` belongs to; refused if it is a clerk's or not the log's."""
+    return _holder(conn, private, ADMIN)
+
+
 def signer_name(conn: sqlite3.Connection, private: Ed25519PrivateKey, claimed: str | None) -> str:
     """The clerk ``private`` belongs to; refused if the clerk named on the command line is another."""
     name = _holder(conn, private)
@@ -272,7 +278,7 @@ def verify(conn: sqlite3.Connection, head: chain.Head) -> list[str]:
                 raise TamperError(f"{where}: {signer} holds no key in this log: the stretch is wrongly signed")
             if held.revoked_at is not None:
                 raise TamperError(f"{where}: {signer}'s key was revoked at {held.revoked_at}: the stretch is wrongly signed")
-            if kind != "checkpoint" and held.role != ADMIN:
+            if (kind != "checkpoint" or entry["detail"] == REDACTION) and held.role != ADMIN:
                 raise TamperError(f"{where}: {signer} is not an administrator: the stretch is wrongly signed")
             key = held.key
         try:
@@ -288,6 +294,11 @@ def verify(conn: sqlite3.Connection, head: chain.Head) -> list[str]:
             if kind != "checkpoint":
                 raise TamperError(f"{_stretch(covered + 1, position)}: unsigned: no checkpoint closes these events")
             if entry["detail"] == APPEND:
+                redaction = conn.execute(f"SELECT position FROM events WHERE {chain.REDACTIONS} AND position > ? "
+                                         "AND position <= ? LIMIT 1", (covered, position)).fetchone()
+                if redaction is not None:
+                    raise TamperError(f"position {redaction[0]}: a redaction closed by a clerk's append, not signed "
+                                      "by an administrator as `caselog redact` signs it")
                 other = conn.execute("SELECT position, recorded_by FROM events WHERE position > ? AND position <= ? "
                                      "AND recorded_by != ? ORDER BY position LIMIT 1", (covered, position, signer)).fetchone()
                 if other is not None:

@@ -21,6 +21,7 @@ from caselog import events as ev
 from caselog.errors import CaselogError, ConflictError, InputError, RuleViolation, TamperError
 
 _INSERT = "INSERT INTO events VALUES (" + ", ".join("?" * len(chain.COLUMNS)) + ")"
+_INSERT_SALTS = f"INSERT INTO {chain.SALTS} VALUES (?, ?)"
 _BATCH = 2_000  # rows a Writer inserts at once
 
 
@@ -37,11 +38,23 @@ class Proposed:
     version: int | None = None  # a version given in an import line must match
     position: int | None = None
     schema_version: int = ev.SCHEMA_VERSION
-    # The payload as it will be stored (canonical JSON, under schema_version) and its SHA-256, when the
-    # reader of an import file prepared them; otherwise the writer spells them from the event.
-    stored: tuple[str, str] | None = None
+    # The payload as it will be stored (canonical JSON, under schema_version), its SHA-256 and its salts
+    # (None under schema version 1), when the reader of an import file prepared them; otherwise the
+    # writer spells them from the event.
+    stored: tuple[str, str, bytes | str | None] | None = None
     hash: str | None = None
     source: str | None = None  # where it came from, for messages: "line 12"
+
+
+# The events that name another of their case, and what they do to it.
+_TARGETING = {"event_corrected": "correct", "event_retracted": "retract", ev.PayloadRedacted.TYPE: "redact"}
+
+
+def stored(event: ev.Event, schema_version: int = ev.SCHEMA_VERSION) -> tuple[str, str, bytes | str | None]:
+    """``Proposed.stored`` for ``event``: new salts under schema version 2, none under 1."""
+    if schema_version >= 2:
+        return chain.committed(ev.payload(event))
+    return (*chain.stored(ev.payload(event)), None)
 
 
 def record(row: tuple) -> ev.Recorded:
@@ -96,6 +109,7 @@ class Writer:
         # since one executemany costs less than an execute a row.  Anything that reads the log's
         # events inserts them first.
         self.pending: list[tuple] = []
+        self.salts: list[tuple[int, bytes | str]] = []
         self.sources: list[str | None] = []
         self.refused: CaselogError | None = None
         self.registry = agencies.Registry() if self.empty else registry_of(conn)
@@ -135,8 +149,8 @@ class Writer:
         """Insert the pending rows; a refused one raises the error of its item."""
         if not self.pending:
             return
-        rows, sources = self.pending, self.sources
-        self.pending, self.sources = [], []
+        rows, sources, salts = self.pending, self.sources, self.salts
+        self.pending, self.sources, self.salts = [], [], []
         try:
             self.conn.executemany(_INSERT, rows)
         except sqlite3.IntegrityError:
@@ -151,6 +165,7 @@ class Writer:
                 error = ConflictError(f"case {case} version {version} was written by another clerk first; retry")
             self.refused = _from(sources[refused], error)
             raise self.refused from None
+        self.conn.executemany(_INSERT_SALTS, salts)
 
     def _append(self, item: Proposed) -> ev.Recorded:
         conn = self.conn
@@ -171,11 +186,11 @@ class Writer:
             raise ConflictError(f"version {item.version} given, but this event would be version {version + 1} of case {case}")
         if state is not None:
             event = agencies.admit(self.registry, event, state.defendants)
-        if event.TYPE in ev.META_TYPES:
+        if event.TYPE in _TARGETING:
             self.flush()
             target = find(conn, event.target)
             if target is None:
-                raise RuleViolation(f"unknown event {event.target}: nothing to {'correct' if event.TYPE == 'event_corrected' else 'retract'}")
+                raise RuleViolation(f"unknown event {event.target}: nothing to {_TARGETING[event.TYPE]}")
             if target.case != case:
                 raise RuleViolation(f"event {event.target} is of case {target.case}, not {case}")
         position = self.position + 1
@@ -201,18 +216,20 @@ class Writer:
         else:
             new_state = rules.decide(state, recorded, lambda: self._history(case), self.today)
         schema_version = item.schema_version
-        if event is not item.event:
+        if event is not item.event:  # the registry named an agency by its own name: a new payload
             self.rewritten = True
-            payload, payload_sha256 = chain.stored(ev.payload(event))
             schema_version = ev.SCHEMA_VERSION
+            payload, payload_sha256, salts = stored(event, schema_version)
         else:
-            payload, payload_sha256 = item.stored or chain.stored(ev.payload(event))
+            payload, payload_sha256, salts = item.stored or stored(event, schema_version)
         link = chain.link(position, event_id, case, recorded.version, event.TYPE, schema_version,
                           payload_sha256, recorded_at, recorded_by, self.prev)
         if item.hash is not None and item.hash != link:
             raise TamperError(f"hash {item.hash[:12]}… does not match the event: the file was altered, or it does not continue this log")
         self.pending.append((position, event_id, case, recorded.version, event.TYPE, schema_version, payload,
                              payload_sha256, recorded_at, recorded_by, link))
+        if salts is not None:
+            self.salts.append((position, salts))
         self.sources.append(item.source)
         self.touched.add(case)
         if state is not None:
@@ -258,10 +275,29 @@ def import_events(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt
     return _append(conn, items, today, None, bulk=True, refresh_all=refresh_all, seal=seal)
 
 
+def append_within(conn: sqlite3.Connection, items: Iterable[Proposed]) -> list[ev.Recorded]:
+    """``append`` inside the caller's write transaction, which signs it (as ``caselog.redaction`` does)."""
+    done: list[ev.Recorded] = []
+    _write(conn, items, None, done.append, refresh_here)
+    return done
+
+
+def _write(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None,
+           keep: Callable[[ev.Recorded], None] | None, refresh_all: RefreshAll) -> int:
+    count = 0
+    writer = Writer(conn, today)
+    for item in items:
+        recorded = writer.append(item)
+        count += 1
+        if keep is not None:
+            keep(recorded)
+    writer.finish(refresh_all)
+    return count
+
+
 def _append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date | None,
             keep: Callable[[ev.Recorded], None] | None, bulk: bool = False,
             refresh_all: RefreshAll = refresh_here, seal: signing.Seal | None = None) -> int:
-    count = 0
     collecting = gc.isenabled()
     gc.disable()  # appends make no reference cycles; full collections over millions of states only cost time
     try:
@@ -273,13 +309,7 @@ def _append(conn: sqlite3.Connection, items: Iterable[Proposed], today: dt.date 
                 # unique keys still refuse a collision), so it sets the trigger aside and puts it back
                 # before COMMIT: no other connection, and no crash, ever sees the log without it.
                 conn.execute("DROP TRIGGER IF EXISTS events_no_replace")
-            writer = Writer(conn, today)
-            for item in items:
-                recorded = writer.append(item)
-                count += 1
-                if keep is not None:
-                    keep(recorded)
-            writer.finish(refresh_all)
+            count = _write(conn, items, today, keep, refresh_all)
             if bulk:
                 conn.execute(database.NO_REPLACE)
             if seal is not None:

@@ -13,8 +13,9 @@ from caselog import opening, summary, writer
 class LogBuilder:
     """Appends events one at a time with a steadily advancing recorded_at clock."""
 
-    def __init__(self, path: Path, start: str = "2015-01-01T00:00:00"):
+    def __init__(self, path: Path, start: str = "2015-01-01T00:00:00", schema_version: int = ev.SCHEMA_VERSION):
         self.conn = opening.open_log(path)
+        self.schema_version = schema_version  # 1 makes a log as caselog wrote them before redaction
         self.clock = dt.datetime.fromisoformat(start)
         self.serials = itertools.count(1)
 
@@ -26,7 +27,8 @@ class LogBuilder:
         return self.clock.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def add(self, type_: str, case: str, at: str | None = None, **payload) -> str:
-        item = writer.Proposed(ev.make(type_, payload), case, "tester", recorded_at=self.tick(at))
+        item = writer.Proposed(ev.make(type_, payload), case, "tester", recorded_at=self.tick(at),
+                               schema_version=self.schema_version)
         [recorded] = writer.append(self.conn, [item])
         return recorded.event_id
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 from click.testing import CliRunner, Result
 
@@ -60,7 +61,25 @@ def shifted(events: list[dict], copy: int, start: dt.datetime = SHIFT_START) -> 
 
 
 def jsonl(events: list[dict]) -> str:
-    return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events)
+    """JSON Lines of ``events``, each of schema version 2 given its salts, as an export gives them: an
+    import of the file logs the same bytes every time (a line without salts gets random ones)."""
+    return "".join(json.dumps(salted(e), ensure_ascii=False) + "\n" for e in events)
+
+
+def salted(event: dict) -> dict:
+    """``event`` with salts derived from its id for each field it will store, unless it has some, has no
+    id, or is of schema version 1."""
+    from caselog import events as ev
+    from caselog import interchange
+
+    if "salts" in event or "event_id" not in event or event.get("schema_version", ev.SCHEMA_VERSION) != 2:
+        return event
+    try:
+        fields = ev.payload(ev.make(event["type"], {k: v for k, v in event.items()
+                                                    if k not in interchange.ENVELOPE and k not in ("type", "case")}))
+    except (ValueError, TypeError):  # a line made to be refused: refused for what it was made to show
+        return event
+    return {**event, "salts": {name: uuid.uuid5(_NAMESPACE, f"{event['event_id']}:{name}").hex for name in fields}}
 
 
 def invoke(db: Path | str, *args: str, input: str | bytes | None = None, clerk: str = "clerk-t") -> Result:
@@ -105,6 +124,24 @@ def integrity(db: Path | str) -> str:
         conn.close()
 
 
+@contextlib.contextmanager
+def tampering(db: Path | str) -> Iterator[sqlite3.Connection]:
+    """Someone holding the file: a plain sqlite3 connection with the append-only triggers of events
+    and their salts dropped, restored afterwards."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                            "AND tbl_name IN ('events', '_caselog_salts')").fetchall()
+    assert {name for name, _ in triggers} >= {"events_no_update", "events_no_delete", "salts_no_update"}
+    conn.execute("BEGIN")
+    for name, _ in triggers:
+        conn.execute(f'DROP TRIGGER "{name}"')
+    yield conn
+    for _, sql in triggers:
+        conn.execute(sql)
+    conn.execute("COMMIT")
+    conn.close()
+
+
 def copy_db(source: Path, target: Path) -> Path:
     """A consistent copy of an SQLite file (WAL included)."""
     src, dst = sqlite3.connect(source), sqlite3.connect(target)
@@ -116,10 +153,13 @@ def copy_db(source: Path, target: Path) -> Path:
     return target
 
 
-def build_example_db(path: Path, copies: int = 0) -> Path:
-    """A database holding the example, then ``copies`` shifted copies of it."""
+def build_example_db(path: Path, copies: int = 0, schema_version: int | None = None) -> Path:
+    """A database holding the example, then ``copies`` shifted copies of it; with ``schema_version``,
+    every event is stored under that version (1: as caselog stored them before redaction)."""
     events = example_events()
     data = events + [e for k in range(1, copies + 1) for e in shifted(events, k)]
+    if schema_version is not None:
+        data = [{**e, "schema_version": schema_version} for e in data]
     source = path.with_suffix(".jsonl")
     source.write_text(jsonl(data), "utf-8")
     result = run(path, "import", str(source))

@@ -14,7 +14,9 @@ The tests need Debian's chromium and a CJK font: `bash .ci/install-browser`.
 
 from __future__ import annotations
 
+import contextlib
 import html
+import itertools
 import json
 import os
 import re
@@ -23,11 +25,14 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any, Iterator
 from urllib.parse import unquote as urllib_unquote
 from urllib.parse import urlsplit
 
 import pytest
+from click.testing import CliRunner
 
 from caselog import demo, opening, report
 from caselog.reviewer import dashboard
@@ -57,6 +62,13 @@ def served(tmp_path):
     """`caselog serve` on a free port over a fresh demo database: (base URL, database path)."""
     path = tmp_path / "demo.db"
     demo.build(path)
+    with _serving(path) as base:
+        yield base, path
+
+
+@contextlib.contextmanager
+def _serving(path: Path) -> Iterator[str]:
+    """`caselog serve --db PATH` on a free port; yields its base URL."""
     port = _free_port()
     process = subprocess.Popen([*_caselog(), "serve", "--db", str(path), "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -72,10 +84,18 @@ def served(tmp_path):
                 if time.monotonic() > deadline:
                     pytest.fail("caselog serve did not start listening within 15 s")
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}", path
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def _chromium(profile: Path) -> list[str]:
+    """Headless Chromium whose own background traffic goes nowhere: a dead proxy, a resolver that knows no names."""
+    return [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 
 
 def _loopback(address: str) -> bool:
@@ -109,10 +129,7 @@ def chromium(tmp_path: Path, url: str, name: str, *extra: str) -> tuple[str, Pat
     """Load ``url`` in headless Chromium: (the DOM as Chromium built it, the network log)."""
     netlog = tmp_path / f"{name}.net.json"
     result = subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}",
-         "--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        [*_chromium(tmp_path / "profile"),
          f"--log-net-log={netlog}", f"--window-size={WINDOW[0]},{WINDOW[1]}", *extra, "--dump-dom", url],
         capture_output=True, text=True, timeout=60,
     )
@@ -215,3 +232,103 @@ def test_the_written_report_prints_on_a4_with_nothing_fetched(served, tmp_path):
     boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf.read_bytes())
     assert boxes and {(round(float(w)), round(float(h))) for w, h in boxes} == {(595, 842)}  # A4 in points
     screenshot(tmp_path, url, "report")
+
+
+# --- signing in: a form to fill and submit, so Chromium is driven over its DevTools protocol -------
+
+
+class Tab:
+    """A Chromium tab driven over the DevTools protocol (JSON over a WebSocket): open a page, run a script."""
+
+    def __init__(self, socket: Any):
+        self.socket = socket
+        self.ids = itertools.count(1)
+
+    def send(self, method: str, **params: Any) -> dict:
+        number = next(self.ids)
+        self.socket.send(json.dumps({"id": number, "method": method, "params": params}))
+        while True:  # events the tab sends meanwhile are not what this waits for
+            reply = json.loads(self.socket.recv(timeout=30))
+            if reply.get("id") == number:
+                assert "error" not in reply, reply["error"]
+                return reply["result"]
+
+    def evaluate(self, script: str) -> Any:
+        return self.send("Runtime.evaluate", expression=script, returnByValue=True)["result"].get("value")
+
+    def wait_for(self, script: str, timeout: float = 20) -> Any:
+        deadline = time.monotonic() + timeout
+        while not (value := self.evaluate(script)):
+            assert time.monotonic() < deadline, f"still false after {timeout} s: {script}"
+            time.sleep(0.1)
+        return value
+
+    def open(self, url: str) -> int:
+        """Go to ``url`` and wait for it to load; the HTTP status of the page."""
+        self.send("Page.navigate", url=url)
+        return self.wait_loaded(f"location.href === {json.dumps(url)}")
+
+    def wait_loaded(self, where: str) -> int:
+        self.wait_for(f"{where} && document.readyState === 'complete'")
+        return self.evaluate("performance.getEntriesByType('navigation')[0].responseStatus")
+
+
+@contextlib.contextmanager
+def _tab(profile: Path) -> Iterator[Tab]:
+    """Headless Chromium listening for the DevTools protocol on a port of its choosing; its one tab."""
+    from websockets.sync.client import connect
+
+    process = subprocess.Popen([*_chromium(profile), "--remote-debugging-port=0", "about:blank"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        port_file, deadline = profile / "DevToolsActivePort", time.monotonic() + 20
+        while not (port_file.exists() and port_file.read_text().strip()):
+            assert process.poll() is None and time.monotonic() < deadline, "Chromium did not open its DevTools port"
+            time.sleep(0.1)
+        port = port_file.read_text().split()[0]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
+            [page] = [t for t in json.load(response) if t["type"] == "page"]
+        with connect(page["webSocketDebuggerUrl"], max_size=None) as socket:
+            yield Tab(socket)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_a_reviewer_signs_in_in_chromium_and_reads_the_dashboard_with_names_masked(tmp_path):
+    """Nobody reads before signing in; the reviewer fills in /-/login, is let in, and sees 张某, never 张三丰."""
+    from cli import cli
+
+    path = tmp_path / "caselog.db"
+    case = "(2022)浙0302行初7号"
+    for args, password in (
+        (["file", case, "--filed-on", "2022-03-01", "--court", "某法院", "--agency", "市局", "--cause", "行政处罚",
+          "--plaintiff", "张三丰"], None),
+        (["hearing", case, "--held-on", "2022-05-10", "--attendance", "deputy", "--spoke"], None),
+        (["accounts", "add", "评审甲", "--role", "reviewer"], "评审的密码-2024"),
+    ):
+        result = CliRunner().invoke(cli, ["--db", str(path), "--clerk", "老王", *args],
+                                    env={"CASELOG_DB": None, "CASELOG_KEY": None, "CASELOG_ACCOUNT_PASSWORD": password})
+        assert result.exit_code == 0, result.output
+
+    with _serving(path) as base, _tab(tmp_path / "profile") as tab:
+        assert tab.open(f"{base}/-/caselog/dashboard?year=2022") == 403
+        assert tab.open(f"{base}/caselog/cases") == 403
+        assert "张三丰" not in tab.evaluate("document.documentElement.outerHTML")
+
+        assert tab.open(f"{base}/-/login") == 200
+        tab.evaluate("""(() => {
+            const form = document.querySelector('form[action="/-/login"]') || document.querySelector('form');
+            form.querySelector('[name=username]').value = '评审甲';
+            form.querySelector('[name=password]').value = '评审的密码-2024';
+            form.submit();
+        })()""")
+        tab.wait_loaded("!location.pathname.startsWith('/-/login')")
+
+        assert tab.open(f"{base}/-/caselog/dashboard?year=2022") == 200
+        dashboard = tab.evaluate("document.body.innerText")
+        assert "出庭应诉率" in dashboard and "张三丰" not in dashboard
+        assert tab.open(f"{base}/caselog/cases") == 200
+        cases = tab.evaluate("document.body.innerText")
+        assert "张某" in cases and "张三丰" not in cases
+        assert tab.open(f"{base}/caselog/events") == 403  # a reviewer reads no payload

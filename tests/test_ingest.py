@@ -253,6 +253,8 @@ def test_the_helper_sends_every_type_of_event_as_values_that_make_it_again():
              ev.make("agency_aliased", {"agency": "市公安局", "alias": "市局"}),
              ev.make("agency_renamed", {"agency": "市公安局", "new_name": "市公安分局", "renamed_on": "2023-05-04"}),
              ev.make("agency_updated", {"agency": "市公安分局", "region": "城东区"})]
+    made.append(ev.make("payload_redacted", {"target": "01a24256-0000-7000-8000-000000000001", "field": "plaintiff",
+                                             "reason": "申请删除", "kept_sha256": "0" * 64}))
     assert {event.TYPE for event in made} == set(ev.EVENT_TYPES)
     for event in made:
         values = ev.field_values(event)

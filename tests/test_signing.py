@@ -143,12 +143,14 @@ def _tamper(db: Path, edit) -> None:
 
 def _relink(conn: sqlite3.Connection, start: int) -> None:
     """Recompute every payload hash and link from ``start`` on, as the right hash function would."""
-    columns = chain.COLUMNS
+    columns = (*chain.COLUMNS, "salts")
     prev = conn.execute("SELECT hash FROM events WHERE position = ?", (start - 1,)).fetchone()
     prev = prev[0] if prev else chain.GENESIS
-    for values in conn.execute(chain.SELECT + " WHERE position >= ? ORDER BY position", (start,)).fetchall():
+    for values in conn.execute(chain.SELECT_SALTED + " WHERE position >= ? ORDER BY position", (start,)).fetchall():
         row = dict(zip(columns, values))
-        row["payload_sha256"] = sha256(row["payload"])
+        row["payload_sha256"] = (sha256(row["payload"]) if row["salts"] is None else
+                                 chain.payload_hash(json.loads(row["payload"]),
+                                                    chain.salts_of(json.loads(row["payload"]), row["salts"])))
         row["hash"] = chain_hash(row, prev)
         conn.execute("UPDATE events SET payload_sha256 = ?, hash = ? WHERE position = ?",
                      (row["payload_sha256"], row["hash"], row["position"]))
@@ -174,6 +176,7 @@ def _append_unsigned(conn: sqlite3.Connection) -> None:
     values.update(position=5, event_id="01a24256-0000-7000-8000-000000000005", version=3)
     values["hash"] = chain_hash(values, conn.execute("SELECT hash FROM events WHERE position = 4").fetchone()[0])
     conn.execute(f"INSERT INTO events VALUES ({', '.join('?' * len(values))})", list(values.values()))
+    conn.execute("INSERT INTO _caselog_salts SELECT 5, salts FROM _caselog_salts WHERE position = 4")
 
 
 def _forge_a_checkpoint(conn: sqlite3.Connection) -> None:

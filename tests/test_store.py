@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -54,11 +55,37 @@ def test_sqlite_itself_refuses_update_and_delete(log, sql):
     assert plain.execute("SELECT count(*) FROM events").fetchone()[0] == 2
 
 
-def test_each_hash_is_sha256_of_the_canonical_envelope_linked_to_the_previous(log):
+@pytest.fixture(params=[1, 2])
+def versioned_log(tmp_path, request) -> LogBuilder:
+    """A log written under schema version 1 (before redaction) or 2."""
+    builder = LogBuilder(tmp_path / "t.db", schema_version=request.param)
+    case = builder.file(2022)
+    builder.hearing(case, "2022-03-01", "deputy", spoke=False)
+    return builder
+
+
+def payload_digest(row: dict, payload: dict, stored_salts: bytes | None) -> str:
+    """Version 1: SHA-256 of the canonical payload.  Version 2: SHA-256 of the canonical object of each
+    field's SHA-256 over its salt's bytes and its canonical value, the salts stored end to end in the
+    order of the fields' names."""
+    if row["schema_version"] == 1:
+        assert "salts" not in row
+        return chain.sha256(chain.canonical(payload))
+    assert set(row["salts"]) == set(payload) and all(len(salt) == 32 for salt in row["salts"].values())
+    assert stored_salts == b"".join(bytes.fromhex(row["salts"][name]) for name in sorted(payload))
+    return chain.sha256(chain.canonical({
+        name: hashlib.sha256(bytes.fromhex(row["salts"][name]) + chain.canonical(value).encode()).hexdigest()
+        for name, value in payload.items()}))
+
+
+def test_each_hash_is_sha256_of_the_canonical_envelope_linked_to_the_previous(versioned_log):
+    log = versioned_log
     prev = chain.GENESIS
     for row in interchange.export(log.conn):
         payload = {k: v for k, v in row.items() if k not in interchange.ENVELOPE and k not in ("type", "case")}
-        assert row["payload_sha256"] == chain.sha256(chain.canonical(payload))
+        (stored_salts,) = log.conn.execute("SELECT salts FROM _caselog_salts WHERE position = ?",
+                                           (row["position"],)).fetchone() or (None,)
+        assert row["payload_sha256"] == payload_digest(row, payload, stored_salts)
         envelope = {k: row[k] for k in ("position", "event_id", "case", "version", "type", "schema_version",
                                          "payload_sha256", "recorded_at", "recorded_by")}
         assert row["hash"] == chain.sha256(chain.canonical({**envelope, "prev_hash": prev}))
@@ -188,7 +215,7 @@ def test_a_schema_1_log_gains_the_corrections_index_when_opened(tmp_path):
         raw.execute("PRAGMA user_version = 1")
 
     conn = opening.open_log(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == database.SCHEMA == 4
     assert list(interchange.export(conn)) == exported
     # The refresh reads the corrections through the index: the query spells its condition the same way.
     plan = " ".join(row[3] for row in conn.execute(

@@ -9,7 +9,6 @@ only against an anchor: the ``caselog head`` output kept before the change.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import sqlite3
@@ -19,7 +18,7 @@ import pytest
 
 from caselog import parallel
 from caselog.chain import sha256
-from integrity_support import build_example_db, chain_hash, copy_db, invoke
+from integrity_support import build_example_db, chain_hash, copy_db, invoke, tampering
 
 COLUMNS = ("position", "event_id", "case", "version", "type", "schema_version", "payload",
            "payload_sha256", "recorded_at", "recorded_by", "hash")
@@ -36,28 +35,14 @@ def processes(request, monkeypatch):
 
 @pytest.fixture(scope="module")
 def example_db(tmp_path_factory):
-    return build_example_db(tmp_path_factory.mktemp("tamper") / "example.db")
+    # Schema version 1: a payload hashed whole, the form these forgeries recompute (test_redaction.py
+    # tampers with version 2's salted fields).
+    return build_example_db(tmp_path_factory.mktemp("tamper") / "example.db", schema_version=1)
 
 
 @pytest.fixture
 def db(example_db, tmp_path):
     return copy_db(example_db, tmp_path / "caselog.db")
-
-
-@contextlib.contextmanager
-def tampering(db):
-    """A plain sqlite3 connection with the triggers dropped, restored afterwards."""
-    conn = sqlite3.connect(db, isolation_level=None)
-    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'").fetchall()
-    assert {name for name, _ in triggers} >= {"events_no_update", "events_no_delete"}
-    conn.execute("BEGIN")
-    for name, _ in triggers:
-        conn.execute(f'DROP TRIGGER "{name}"')
-    yield conn
-    for _, sql in triggers:
-        conn.execute(sql)
-    conn.execute("COMMIT")
-    conn.close()
 
 
 def row(conn, position: int) -> dict:

@@ -25,7 +25,7 @@ from caselog.errors import InputError
 ROLES = ("reviewer", "auditor")
 PLUGIN = "datasette-auth-passwords"
 # What only an auditor may read: the log itself, the trust log, and queries that show payloads.
-AUDITOR_TABLES = frozenset({"events", "_caselog_trust", "_sqlite_migrations"})
+AUDITOR_TABLES = frozenset({"events", "_caselog_trust", "_sqlite_migrations", "_caselog_salts"})
 AUDITOR_QUERIES = frozenset({"case_trail", "corrections"})
 # What anyone may fetch before signing in: the form, and the styles it uses.
 OPEN_PATHS = ("/-/login", "/-/static/", "/-/static-plugins/")
