@@ -56,6 +56,11 @@ def redact(conn: sqlite3.Connection, target: str, field: str, reason: str, clerk
         value = payload.pop(field)
         text = chain.canonical(payload)
         whole = data["schema_version"] < 2
+        try:
+            event = ev.make(ev.PayloadRedacted.TYPE, {"target": data["event_id"], "field": field, "reason": reason,
+                                                     **({"kept_sha256": chain.sha256(text)} if whole else {})})
+        except ValueError as error:
+            raise InputError(str(error)) from None
         # The pages this transaction rewrites are written with the freed bytes zeroed, not holding the
         # value: they are clean from the commit on, before VACUUM (which a busy writer can hold off).
         conn.execute("PRAGMA secure_delete = ON")
@@ -70,8 +75,6 @@ def redact(conn: sqlite3.Connection, target: str, field: str, reason: str, clerk
                          (chain.canonical(salts), data["position"]))
         for (sql,) in triggers:
             conn.execute(sql)
-        event = ev.make(ev.PayloadRedacted.TYPE, {"target": data["event_id"], "field": field, "reason": reason,
-                                                 **({"kept_sha256": chain.sha256(text)} if whole else {})})
         [recorded] = writer.append_within(conn, [writer.Proposed(event, data["case"], clerk)])
         if admin is not None:
             signing.seal(admin, signing.REDACTION)(conn)

@@ -211,6 +211,7 @@ def test_an_event_of_schema_version_1_is_redacted_as_a_whole_and_checked_against
 def test_what_cannot_be_redacted_is_refused_in_one_line(log):
     db, target = log
     refused(run(db, "redact", target, "--field", "court", "--reason", "x"), "not a personal name", "plaintiff")
+    refused(run(db, "redact", target, "--field", "plaintiff", "--reason", " "), "reason")
     refused(run(db, "redact", "01234567-89ab", "--field", "plaintiff", "--reason", "x"), "unknown event")
     third = json.loads(ok(run(db, *file_case(3))).stdout)["event_id"]
     ok(run(db, "correct", third, "--set", "plaintiff=欧阳某某", "--reason", "写错了"))
