@@ -298,9 +298,22 @@ def render_csv(s: dict) -> str:
     return buffer.getvalue()
 
 
+def json_text(s: dict) -> str:
+    """The summary as JSON for people and machines: a key a line, a row of a list a line.  (``indent``
+    would lay out every figure of every agency on its own line, and runs in Python, not in C.)"""
+    lines = []
+    for key, value in s.items():
+        if isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
+            rows = ",\n".join("    " + json.dumps(row, ensure_ascii=False) for row in value)
+            lines.append(f"  {json.dumps(key)}: [\n{rows}\n  ]")
+        else:
+            lines.append(f"  {json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
 def render(s: dict, fmt: str, lang: str = "zh") -> str:
     if fmt == "json":
-        return json.dumps(s, ensure_ascii=False, indent=2) + "\n"
+        return json_text(s)
     if fmt == "csv":
         return render_csv(s)
     if fmt == "markdown":
