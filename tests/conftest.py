@@ -186,3 +186,37 @@ def history(tmp_path, _built_histories):
         return source.copy_to(tmp_path / "caselog.db")
 
     return make
+
+
+# --- reviewers' logs, shared by the plugin's tests ---------------------------------------------
+
+EXAMPLE_LOG = Path(__file__).resolve().parent / "fixtures" / "small-city.jsonl"
+
+
+@pytest.fixture(scope="session")
+def example_db(tmp_path_factory) -> Path:
+    """The shared small-city example, imported into a file whose name is not caselog.db."""
+    from caselog import interchange, opening, writer
+
+    path = tmp_path_factory.mktemp("example") / "reviews.db"
+    conn = opening.open_log(path)
+    with open(EXAMPLE_LOG, "rb") as lines:
+        writer.append(conn, interchange.read_jsonl(lines, "test"))
+    conn.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """The demo city, built through `caselog demo` (more reversals and corrections than the example)."""
+    from cli import cli
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    result = CliRunner().invoke(cli, ["demo", "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture(params=["example_db", "demo_db"])
+def any_db(request) -> Path:
+    return request.getfixturevalue(request.param)

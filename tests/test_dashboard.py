@@ -17,7 +17,7 @@ from datasette.app import Datasette
 from caselog import interchange, opening, report, writer
 from caselog import summary as summaries
 from caselog.reviewer import charts, dashboard
-from test_reviewer import demo_db, example_db, fetch, get, read, summary_of  # noqa: F401 (fixtures)
+from test_reviewer import fetch, get, read, summary_of
 
 
 def _links(html: str, key: str) -> str:

@@ -26,41 +26,11 @@ from caselog import audit, chain, database, demo, figures, interchange, opening,
 from caselog import events as ev
 from caselog import summary as summaries
 from caselog.reviewer import charts, dashboard, guard, limits, meta, queries, serve
+from conftest import EXAMPLE_LOG
 from integrity_support import rows_of_projections
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 LATIN = re.compile(r"[A-Za-z]{3,}")
-
-
-def _example_path() -> Path:
-    return Path(__file__).resolve().parent / "fixtures" / "small-city.jsonl"
-
-
-@pytest.fixture(scope="session")
-def example_db(tmp_path_factory) -> Path:
-    """The shared small-city example, imported into a file whose name is not caselog.db."""
-    path = tmp_path_factory.mktemp("example") / "reviews.db"
-    conn = opening.open_log(path)
-    with open(_example_path(), "rb") as lines:
-        writer.append(conn, interchange.read_jsonl(lines, "test"))
-    conn.close()
-    return path
-
-
-@pytest.fixture(scope="session")
-def demo_db(tmp_path_factory) -> Path:
-    """The demo city, built through `caselog demo` (more reversals and corrections than the example)."""
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    from cli import cli
-
-    result = CliRunner().invoke(cli, ["demo", "--db", str(path)])
-    assert result.exit_code == 0, result.output
-    return path
-
-
-@pytest.fixture(params=["example_db", "demo_db"])
-def any_db(request) -> Path:
-    return request.getfixturevalue(request.param)
 
 
 def fetch(ds: Datasette, *paths: str, method: str = "GET", **kwargs) -> list:
@@ -606,7 +576,7 @@ def test_a_log_filed_in_year_one_does_not_make_the_dashboard_summarise_two_thous
     """One case filed on 0001-01-01 made the dashboard list 2,027 years and take 1.4 s a request."""
     path = tmp_path / "caselog.db"
     conn = opening.open_log(path)
-    with open(_example_path(), "rb") as lines:
+    with open(EXAMPLE_LOG, "rb") as lines:
         writer.append(conn, interchange.read_jsonl(lines, "test"))
     with monkeypatch.context() as earlier:  # a log written before such dates were refused at entry
         earlier.setattr(ev, "EARLIEST_DATE", "0001-01-01")
@@ -659,7 +629,7 @@ def test_a_log_whose_name_holds_a_hash_is_recognised_protected_and_creates_no_fi
     URI would be the file 'a' with a fragment, created empty and not recognised as caselog's."""
     path = tmp_path / "a#b.db"
     conn = opening.open_log(path)
-    with open(_example_path(), "rb") as lines:
+    with open(EXAMPLE_LOG, "rb") as lines:
         writer.append(conn, interchange.read_jsonl(lines, "test"))
     conn.close()
     ds = Datasette([str(path)])

@@ -16,7 +16,7 @@ from markupsafe import escape
 
 from caselog import demo, opening, report
 from caselog.reviewer import pages, queries
-from test_reviewer import demo_db, example_db, fetch, get, read, summary_of  # noqa: F401 (fixtures)
+from test_reviewer import fetch, get, read, summary_of
 
 
 def _th_labels(html: str) -> list[str]:

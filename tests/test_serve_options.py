@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from caselog.reviewer import serve
 from cli import cli
-from test_reviewer import example_db, fetch  # noqa: F401 (fixture)
+from test_reviewer import fetch
 
 
 def test_settings_and_the_base_url_reach_datasette(example_db, monkeypatch):

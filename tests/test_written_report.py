@@ -15,7 +15,7 @@ from datasette.app import Datasette
 from caselog import demo, opening, report
 from caselog.reviewer import written
 from cli import cli
-from test_reviewer import demo_db, example_db, get, summary_of  # noqa: F401 (fixtures)
+from test_reviewer import get, summary_of
 
 
 def _latest(path) -> int:
