@@ -41,7 +41,9 @@ def cases(conn: sqlite3.Connection, prefix: str) -> list[str]:
 
 
 def agencies(conn: sqlite3.Connection, prefix: str) -> list[str]:
-    """The defendant agencies of the log's cases that begin with ``prefix``."""
+    """The agencies that begin with ``prefix``: every name the registry knows (names, aliases, former
+    names), and the defendants of the log's cases."""
     return [row[0] for row in conn.execute(
-        "SELECT DISTINCT agency FROM cases WHERE agency >= ? AND agency < ? ORDER BY agency LIMIT ?",
+        "SELECT name FROM agency_names WHERE name >= ?1 AND name < ?2 "
+        "UNION SELECT agency FROM cases WHERE agency >= ?1 AND agency < ?2 ORDER BY 1 LIMIT ?3",
         (prefix, prefix + "\U0010ffff", COMPLETIONS))]

@@ -247,3 +247,13 @@ def test_a_recording_command_echoes_the_date_as_stored(tmp_path):
     hearing = invoke(db, "hearing", "(2022)浙0302行初1号", "--held-on", "2022/5/10", "--attendance", "副职",
                      "--silent", "--json")
     assert json.loads(hearing.stdout)["date"] == "2022-05-10"
+
+
+def test_completion_offers_the_registrys_names_too(history):
+    """A registered agency and its alias complete before any case names them."""
+    log = history(HEARD, NAMES)
+    result = log.invoke("agency", "add", "市司法局", "--level", "city_dept", "--region", "市本级", "--alias", "司法局")
+    assert result.exit_code == 0, result.output
+    db = ["--db", str(log.path)]
+    assert "市司法局" in completions([*db, "file", "x", "--agency"], "市")
+    assert completions([*db, "file", "x", "--agency"], "司法") == ["司法局"]
