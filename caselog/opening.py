@@ -50,7 +50,7 @@ def _read_elsewhere(conn: sqlite3.Connection, notice: Callable[[str], None] | No
     fresh, _ = scratch.enter_context(parallel.replayed(conn))
     weakref.finalize(conn, scratch.close)
     conn.execute("ATTACH DATABASE ? AS fresh", (database.uri(database.file_of(fresh), mode="ro"),))
-    for name in projections.TABLES:  # temp comes first when SQLite resolves a table's name
+    for name in (*projections.TABLES, *projections.VIEWS):  # temp comes first when SQLite resolves a name
         conn.execute(f'CREATE TEMP VIEW "{name}" AS SELECT * FROM fresh."{name}"')
 
 

@@ -37,18 +37,31 @@ from caselog.chain import Head
 from caselog.errors import TamperError
 
 # Column name -> SQL type; the first columns listed in PRIMARY_KEYS are the key.
+_UNIT = {
+    "year": "INTEGER", "first_held_on": "TEXT", "hearings": "INTEGER", "attendance": "TEXT", "head": "INTEGER",
+    "spoke": "INTEGER", "silent": "INTEGER", "excused": "INTEGER", "head_left_or_refused": "INTEGER",
+    "recommendation_expected": "INTEGER",
+}
+_OUTCOME = {
+    "year": "INTEGER", "concluded_on": "TEXT", "first_disposition": "TEXT", "disposition": "TEXT",
+    "first_loss": "INTEGER", "loss": "INTEGER", "reduced_on_appeal": "INTEGER", "added_on_appeal": "INTEGER",
+    "merits_judgment": "INTEGER", "withdrawn_after_change": "INTEGER",
+}
+_DEFENDANT = {"case": "TEXT", "agency": "TEXT", "role": "TEXT", "added_on": "TEXT", "year": "INTEGER", "filed_on": "TEXT"}
+_DEFENDANT_UNIT = {"case": "TEXT", "level": "TEXT", "agency": "TEXT", "role": "TEXT", **_UNIT}
+_DEFENDANT_OUTCOME = {"case": "TEXT", "agency": "TEXT", "role": "TEXT", **_OUTCOME}
+
+# Column name -> SQL type; the first columns listed in PRIMARY_KEYS are the key.
 TABLES: dict[str, dict[str, str]] = {
     "cases": {
         "case": "TEXT", "year": "INTEGER", "filed_on": "TEXT", "court": "TEXT", "agency": "TEXT",
-        "cause": "TEXT", "plaintiff": "TEXT", "field": "TEXT", "status": "TEXT", "concluded_on": "TEXT",
-        "first_disposition": "TEXT", "disposition": "TEXT", "appeals": "INTEGER", "remands": "INTEGER",
-        "version": "INTEGER",
+        "defendants": "INTEGER", "cause": "TEXT", "plaintiff": "TEXT", "field": "TEXT", "status": "TEXT",
+        "concluded_on": "TEXT", "first_disposition": "TEXT", "disposition": "TEXT", "appeals": "INTEGER",
+        "remands": "INTEGER", "version": "INTEGER",
         # Per-defendant outcomes that differ from the two dispositions above (JSON objects), and
         # whether a reversal after the standing conclusion decides the effective outcome.
         "first_dispositions": "TEXT", "reversed": "INTEGER", "reversal_dispositions": "TEXT",
     },
-    "defendants": {"case": "TEXT", "agency": "TEXT", "role": "TEXT", "added_on": "TEXT", "year": "INTEGER",
-                   "filed_on": "TEXT"},
     "hearings": {
         "event_id": "TEXT", "case": "TEXT", "held_on": "TEXT", "year": "INTEGER", "level": "TEXT",
         "agency": "TEXT", "attendance": "TEXT", "head": "INTEGER", "spoke": "INTEGER", "official": "TEXT",
@@ -56,29 +69,13 @@ TABLES: dict[str, dict[str, str]] = {
         "refused_to_explain": "INTEGER",
     },
     # One case at one level (art. 7), whichever defendants attended: the city's unit of count.
-    "appearance_units": {
-        "case": "TEXT", "level": "TEXT", "agency": "TEXT", "year": "INTEGER", "first_held_on": "TEXT",
-        "hearings": "INTEGER", "attendance": "TEXT", "head": "INTEGER", "spoke": "INTEGER", "silent": "INTEGER",
-        "excused": "INTEGER", "head_left_or_refused": "INTEGER", "recommendation_expected": "INTEGER",
-    },
-    # The same unit for each defendant of the case: an agency's unit of count.
-    "defendant_units": {
-        "case": "TEXT", "level": "TEXT", "agency": "TEXT", "role": "TEXT", "year": "INTEGER", "first_held_on": "TEXT",
-        "hearings": "INTEGER", "attendance": "TEXT", "head": "INTEGER", "spoke": "INTEGER", "silent": "INTEGER",
-        "excused": "INTEGER", "head_left_or_refused": "INTEGER", "recommendation_expected": "INTEGER",
-    },
+    "appearance_units": {"case": "TEXT", "level": "TEXT", "agency": "TEXT", "defendants": "INTEGER", **_UNIT},
     # A case's outcome for the city: a loss when any defendant lost.
-    "outcomes": {
-        "case": "TEXT", "agency": "TEXT", "year": "INTEGER", "concluded_on": "TEXT", "first_disposition": "TEXT",
-        "disposition": "TEXT", "first_loss": "INTEGER", "loss": "INTEGER", "reduced_on_appeal": "INTEGER",
-        "added_on_appeal": "INTEGER", "merits_judgment": "INTEGER", "withdrawn_after_change": "INTEGER",
-    },
-    "defendant_outcomes": {
-        "case": "TEXT", "agency": "TEXT", "role": "TEXT", "year": "INTEGER", "concluded_on": "TEXT",
-        "first_disposition": "TEXT", "disposition": "TEXT", "first_loss": "INTEGER", "loss": "INTEGER",
-        "reduced_on_appeal": "INTEGER", "added_on_appeal": "INTEGER", "merits_judgment": "INTEGER",
-        "withdrawn_after_change": "INTEGER",
-    },
+    "outcomes": {"case": "TEXT", "agency": "TEXT", "defendants": "INTEGER", **_OUTCOME},
+    # The defendants, units and outcomes of the cases with several defendants, each defendant's own.
+    "multi_defendants": _DEFENDANT,
+    "multi_defendant_units": _DEFENDANT_UNIT,
+    "multi_defendant_outcomes": _DEFENDANT_OUTCOME,
     "appeals": {
         "case": "TEXT", "seq": "INTEGER", "level": "TEXT", "appeal_case": "TEXT", "filed_on": "TEXT",
         "appellant": "TEXT", "decided_on": "TEXT", "result": "TEXT", "disposition": "TEXT",
@@ -93,13 +90,29 @@ TABLES: dict[str, dict[str, str]] = {
 }
 # Hearings are keyed by case first: a refresh deletes and reads them a case at a time.
 PRIMARY_KEYS = {
-    "cases": ("case",), "defendants": ("case", "agency"), "hearings": ("case", "event_id"),
-    "appearance_units": ("case", "level"), "defendant_units": ("case", "level", "agency"),
-    "outcomes": ("case",), "defendant_outcomes": ("case", "agency"), "appeals": ("case", "seq"),
+    "cases": ("case",), "hearings": ("case", "event_id"), "appearance_units": ("case", "level"),
+    "outcomes": ("case",), "multi_defendants": ("case", "agency"), "multi_defendant_units": ("case", "level", "agency"),
+    "multi_defendant_outcomes": ("case", "agency"), "appeals": ("case", "seq"),
     "yearly_figures": ("year", "level", "agency"), **agencies.PRIMARY_KEYS, "_caselog_projection": ("name",),
 }
-CASE_TABLES = ("cases", "defendants", "hearings", "appearance_units", "defendant_units", "outcomes",
-               "defendant_outcomes", "appeals")
+CASE_TABLES = ("cases", "hearings", "appearance_units", "outcomes", "multi_defendants", "multi_defendant_units",
+               "multi_defendant_outcomes", "appeals")
+
+# Every defendant of every case, each with its units and outcomes: the agencies' unit of count.  Seven
+# cases in eight have one defendant, whose rows are the city's own (``defendants = 1``); storing them
+# twice cost some 60 bytes an event and a third of a refresh, so these are views, and only the cases
+# with several defendants have rows of their own (``multi_*``).
+VIEWS: dict[str, tuple[dict[str, str], str]] = {
+    "defendants": (_DEFENDANT, """
+        SELECT "case", agency, NULL, NULL, year, filed_on FROM cases WHERE defendants = 1
+        UNION ALL SELECT * FROM multi_defendants"""),
+    "defendant_units": (_DEFENDANT_UNIT, f"""
+        SELECT "case", level, agency, NULL, {", ".join(_UNIT)} FROM appearance_units WHERE defendants = 1
+        UNION ALL SELECT * FROM multi_defendant_units"""),
+    "defendant_outcomes": (_DEFENDANT_OUTCOME, f"""
+        SELECT "case", agency, NULL, {", ".join(_OUTCOME)} FROM outcomes WHERE defendants = 1
+        UNION ALL SELECT * FROM multi_defendant_outcomes"""),
+}
 Series = dict[tuple[str, str], dict[int, Counter]]  # {(level, agency): {year: counts}}
 
 
@@ -126,15 +139,18 @@ def create(conn: sqlite3.Connection) -> None:
         for indexed in INDEXES.get(name, ()):
             conn.execute(f'CREATE INDEX IF NOT EXISTS "{name}_{"_".join(indexed)}" '
                          f'ON "{name}" ({", ".join(map(_quote, indexed))})')
+    for name, (columns, sql) in VIEWS.items():
+        conn.execute(f'CREATE VIEW IF NOT EXISTS "{name}" ({", ".join(map(_quote, columns))}) AS {sql}')
     conn.execute("INSERT OR REPLACE INTO _caselog_projection VALUES ('fingerprint', NULL, ?)", (fingerprint(),))
 
 
 def drop(conn: sqlite3.Connection) -> None:
-    """Every table that is not the log's own: the projections of this code, or of any other."""
-    found = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'").fetchall()
-    for (name,) in found:
+    """Every table and view that is not the log's own: the projections of this code, or of any other."""
+    found = conn.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') "
+                         "AND name NOT LIKE 'sqlite%' ORDER BY type = 'table'").fetchall()
+    for type_, name in found:
         if name not in database.LOG_TABLES:
-            conn.execute(f'DROP TABLE "{name}"')
+            conn.execute(f'DROP {type_.upper()} "{name}"')
 
 
 # --- which code made the projections ------------------------------------------------
@@ -146,7 +162,7 @@ _FILLED_BY = ("projections.py", "figures.py", "rules.py", "events.py", "agencies
 
 def fingerprint() -> str:
     """A digest of the projection schema and the code that fills it."""
-    digest = hashlib.sha256(json.dumps([TABLES, PRIMARY_KEYS, figures.COUNTED, list(figures.KEYS)],
+    digest = hashlib.sha256(json.dumps([TABLES, PRIMARY_KEYS, VIEWS, figures.COUNTED, list(figures.KEYS)],
                                        sort_keys=True).encode())
     here = Path(__file__).parent
     for name in _FILLED_BY:
@@ -232,12 +248,13 @@ SELECT event_id, "case", held_on, CAST(substr(held_on, 1, 4) AS INTEGER), level,
 FROM fields ORDER BY "case", event_id
 """
 
-# A case's filing, then its steps (conclusions, appeals and decisions) numbered in replay order.
-# The standing conclusion is the last one, unless a remand came after it; its disposition is that
-# of the last reversal after it, if any.  An appeal is pending when no appeal decision follows it.
+# A case's filing, then its steps (conclusions, appeals, decisions and added defendants) numbered in
+# replay order.  The standing conclusion is the last one, unless a remand came after it; its disposition
+# is that of the last reversal after it, if any.  An appeal is pending when no appeal decision follows it.
 _CASES = """
 INSERT INTO cases
-WITH standing AS (""" + _standing(_values(("case_filed", "case_concluded", "appeal_filed", "appeal_decided", "retrial_decided"))) + """),
+WITH standing AS (""" + _standing(_values(("case_filed", "case_concluded", "appeal_filed", "appeal_decided",
+                                           "retrial_decided", "defendant_added"))) + """),
 filings AS (SELECT "case", payload FROM standing WHERE type = 'case_filed'),
 steps AS MATERIALIZED (
     SELECT "case", type, {date} AS date, json_extract(payload, '$.disposition') AS disposition,
@@ -253,7 +270,8 @@ last_steps AS (
            max(CASE WHEN type = 'appeal_filed' THEN step END) AS appeal,
            max(CASE WHEN type = 'appeal_decided' THEN step END) AS appeal_decision,
            count(CASE WHEN type = 'appeal_filed' THEN 1 END) AS appeals,
-           count(CASE WHEN result = 'remanded' THEN 1 END) AS remands
+           count(CASE WHEN result = 'remanded' THEN 1 END) AS remands,
+           count(CASE WHEN type = 'defendant_added' THEN 1 END) AS added
     FROM steps GROUP BY "case"
 ),
 standing_steps AS (
@@ -262,8 +280,9 @@ standing_steps AS (
 )
 SELECT f."case", CAST(substr(json_extract(f.payload, '$.filed_on'), 1, 4) AS INTEGER),
        json_extract(f.payload, '$.filed_on'), json_extract(f.payload, '$.court'),
-       json_extract(f.payload, '$.agency'), json_extract(f.payload, '$.cause'),
-       json_extract(f.payload, '$.plaintiff'), json_extract(f.payload, '$.field'),
+       json_extract(f.payload, '$.agency'),
+       1 + coalesce(json_array_length(f.payload, '$.co_defendants'), 0) + coalesce(s.added, 0),
+       json_extract(f.payload, '$.cause'), json_extract(f.payload, '$.plaintiff'), json_extract(f.payload, '$.field'),
        CASE WHEN s.standing_conclusion IS NULL THEN CASE WHEN s.remands > 0 THEN 'remanded' ELSE 'open' END
             WHEN s.appeal > coalesce(s.appeal_decision, 0) THEN 'on_appeal'
             ELSE 'concluded' END,
@@ -280,9 +299,10 @@ LEFT JOIN steps reversal ON reversal."case" = f."case" AND reversal.step = s.rev
 ORDER BY f."case"
 """
 
-# Every defendant of a case: the first, those named with it, and those the court added.
-_DEFENDANTS = """
-INSERT INTO defendants
+_SEVERAL = 'SELECT "case" FROM cases WHERE defendants > 1'
+# Every defendant of a case with several: the first, those named with it, and those the court added.
+_MULTI_DEFENDANTS = """
+INSERT INTO multi_defendants
 WITH standing AS (""" + _standing("('case_filed', 'defendant_added')") + """),
 named AS (
     SELECT "case", json_extract(payload, '$.agency') AS agency, NULL AS role, NULL AS added_on
@@ -319,33 +339,34 @@ _UNIT_FIGURES = """
 _UNITS = """
 INSERT INTO appearance_units
 WITH units AS (
-    SELECT h."case", h.level, c.agency, min(h.held_on) AS first_held_on, """ + _UNIT_OF_HEARINGS + """
+    SELECT h."case", h.level, c.agency, c.defendants, min(h.held_on) AS first_held_on, """ + _UNIT_OF_HEARINGS + """
     FROM hearings h JOIN cases c ON c."case" = h."case"
     WHERE {cases}
     GROUP BY h."case", h.level
 ),
 named AS (SELECT *, {attendance_of_rank} AS attendance FROM units)
-SELECT "case", level, agency, CAST(substr(first_held_on, 1, 4) AS INTEGER), first_held_on, hearings, attendance,
-""" + _UNIT_FIGURES + """
+SELECT "case", level, agency, defendants, CAST(substr(first_held_on, 1, 4) AS INTEGER), first_held_on, hearings,
+       attendance, """ + _UNIT_FIGURES + """
 FROM named  -- already in (case, level) order, from the GROUP BY: no second sort
 """
 
 # Each defendant's unit, for every level at which the case was heard, in the year of the case's first
 # hearing there; a defendant none of whose hearings is recorded counts as absent.  A hearing that names no
-# defendant is the first defendant's (a case with several must name one).
-_DEFENDANT_UNITS = """
-INSERT INTO defendant_units
+# defendant is the first defendant's (a case with several must name one, but it may have been heard before
+# the court added the second).
+_MULTI_DEFENDANT_UNITS = """
+INSERT INTO multi_defendant_units
 WITH attended AS (
     SELECT h."case", h.level, coalesce(h.agency, c.agency) AS agency, """ + _UNIT_OF_HEARINGS + """
     FROM hearings h JOIN cases c ON c."case" = h."case"
-    WHERE {cases}
+    WHERE {cases} AND c.defendants > 1
     GROUP BY h."case", h.level, coalesce(h.agency, c.agency)
 ),
 named AS (
     SELECT u."case", u.level, d.agency, d.role, u.year, u.first_held_on, coalesce(a.hearings, 0) AS hearings,
            coalesce(a.best_rank, {none_rank}) AS best_rank, coalesce(a.spoke, 0) AS spoke, coalesce(a.excused, 0) AS excused,
            coalesce(a.left_or_refused, 0) AS left_or_refused
-    FROM appearance_units u JOIN defendants d ON d."case" = u."case"
+    FROM appearance_units u JOIN multi_defendants d ON d."case" = u."case"
     LEFT JOIN attended a ON a."case" = u."case" AND a.level = u.level AND a.agency = d.agency
     WHERE {units}
 ),
@@ -356,37 +377,43 @@ FROM ranked ORDER BY "case", level, agency
 
 # Each defendant's outcome: its own entry in the conclusion's dispositions, else the disposition; after
 # a reversal, its entry in the reversal's, else the reversal's disposition.
-_DEFENDANT_OUTCOMES = """
-INSERT INTO defendant_outcomes
-WITH decided AS (
+_DECIDED = """
     SELECT c."case", d.agency, d.role, c.concluded_on,
            coalesce(f.value, c.first_disposition) AS first_disposition,
            CASE WHEN c.reversed THEN coalesce(r.value, c.disposition)
                 ELSE coalesce(f.value, c.first_disposition) END AS disposition
-    FROM cases c JOIN defendants d ON d."case" = c."case"
+    FROM cases c JOIN {defendants} d ON d."case" = c."case"
     LEFT JOIN json_each(c.first_dispositions) f ON f.key = d.agency
     LEFT JOIN json_each(c.reversal_dispositions) r ON r.key = d.agency
     WHERE c.concluded_on IS NOT NULL AND {cases}
-)
+"""
+_FLAGGED = """
+flagged AS (
+    SELECT *, first_disposition IN {losses} AS first_loss, disposition IN {losses} AS loss,
+           disposition IN {merits} AS merits_judgment, disposition = 'withdrawn_after_change' AS withdrawn_after_change
+    FROM decided
+)"""
+_REDUCED_OR_ADDED = "first_loss AND NOT loss, loss AND NOT first_loss"
+_MULTI_DEFENDANT_OUTCOMES = """
+INSERT INTO multi_defendant_outcomes
+WITH decided AS (""" + _DECIDED.replace("{defendants}", "multi_defendants") + """),""" + _FLAGGED + """
 SELECT "case", agency, role, CAST(substr(concluded_on, 1, 4) AS INTEGER), concluded_on, first_disposition, disposition,
-       first_disposition IN {losses}, disposition IN {losses},
-       first_disposition IN {losses} AND disposition NOT IN {losses},
-       disposition IN {losses} AND first_disposition NOT IN {losses},
-       disposition IN {merits}, disposition = 'withdrawn_after_change'
-FROM decided ORDER BY "case", agency
+       first_loss, loss, """ + _REDUCED_OR_ADDED + """, merits_judgment, withdrawn_after_change
+FROM flagged ORDER BY "case", agency
 """
 
 # The city's outcome of a case: a first-instance loss when any defendant's first disposition was one, a loss
 # when any defendant's effective disposition is; reduced and added compare the two.
 _OUTCOMES = """
 INSERT INTO outcomes
-WITH any_defendant AS (
+WITH decided AS (""" + _DECIDED.replace("{defendants}", "defendants") + """),""" + _FLAGGED + """,
+any_defendant AS (
     SELECT "case", max(first_loss) AS first_loss, max(loss) AS loss, max(merits_judgment) AS merits_judgment,
            max(withdrawn_after_change) AS withdrawn_after_change
-    FROM defendant_outcomes c WHERE {cases} GROUP BY "case"
+    FROM flagged GROUP BY "case"
 )
-SELECT c."case", c.agency, CAST(substr(c.concluded_on, 1, 4) AS INTEGER), c.concluded_on, c.first_disposition,
-       c.disposition, a.first_loss, a.loss, a.first_loss AND NOT a.loss, a.loss AND NOT a.first_loss,
+SELECT c."case", c.agency, c.defendants, CAST(substr(c.concluded_on, 1, 4) AS INTEGER), c.concluded_on,
+       c.first_disposition, c.disposition, a.first_loss, a.loss, """ + _REDUCED_OR_ADDED + """,
        a.merits_judgment, a.withdrawn_after_change
 FROM any_defendant a JOIN cases c ON c."case" = a."case"
 ORDER BY c."case"
@@ -479,9 +506,11 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | CaseRan
     for name in CASE_TABLES:
         conn.execute(f'DELETE FROM "{name}" WHERE {rows_scope}', params)
     _write_overrides(conn, log, events_scope, params)
-    for statement in (_CASES, _HEARINGS, _APPEALS, _DEFENDANTS):
+    for statement in (_CASES, _HEARINGS, _APPEALS):
         conn.execute(_sql(statement, log=log, scope=events_scope), params)
-    for statement in (_UNITS, _DEFENDANT_UNITS, _DEFENDANT_OUTCOMES, _OUTCOMES):
+    # One case in eight has several defendants: their events are found through the case index.
+    conn.execute(_sql(_MULTI_DEFENDANTS, log=log, scope=events_scope + f' AND e."case" IN ({_SEVERAL})'), params)
+    for statement in (_UNITS, _MULTI_DEFENDANT_UNITS, _MULTI_DEFENDANT_OUTCOMES, _OUTCOMES):
         conn.execute(_sql(statement, cases=_of(scope, 'c."case"'), units=_of(scope, 'u."case"')), params)
     _mark(conn, head)  # first: the yearly figures are sealed under the head they reflect
     _move_yearly(conn, figures.combined(regrouped, figures.difference(figures.tally(conn, rows_scope, params), before)))

@@ -95,8 +95,8 @@ def test_every_table_and_column_has_a_chinese_and_english_title_and_description(
     ds = Datasette([str(example_db)])
     served = get(ds, "/-/metadata.json").json()["databases"]["reviews"]
     tables = {name: [c for _, c, *_ in read(example_db, f'PRAGMA table_info("{name}")')]
-              for (name,) in read(example_db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert set(tables) == set(projections.TABLES) | set(database.LOG_TABLES)
+              for (name,) in read(example_db, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+    assert set(tables) == set(projections.TABLES) | set(projections.VIEWS) | set(database.LOG_TABLES)
     assert HAN.search(served["title"]) and LATIN.search(served["title"])
     for name, columns in tables.items():
         table = served["tables"][name]
@@ -106,7 +106,7 @@ def test_every_table_and_column_has_a_chinese_and_english_title_and_description(
         for column, text in table["columns"].items():
             assert HAN.search(text) and LATIN.search(text), (name, column)
     assert set(served["tables"]["events"]["columns"]) == set(chain.COLUMNS)
-    for name, columns in projections.TABLES.items():
+    for name, columns in [*projections.TABLES.items(), *((name, c) for name, (c, _) in projections.VIEWS.items())]:
         assert list(served["tables"][name]["columns"]) == list(columns), "metadata.json lists columns in table order"
 
 

@@ -22,7 +22,8 @@ from caselog import projections
 from caselog.reviewer import meta, queries
 
 #: The key each table's CSV is streamed in, when the reviewer chose no order.
-STREAM_ORDER = {**{name: key[0] for name, key in projections.PRIMARY_KEYS.items()}, "events": "position"}
+STREAM_ORDER = {**{name: key[0] for name, key in projections.PRIMARY_KEYS.items()},
+                **{name: "case" for name in projections.VIEWS}, "events": "position"}
 ROUTE = r"^/(?P<database>[^/]+)/(?P<query>" + "|".join(queries.QUERIES) + r")\.csv$"
 
 

@@ -26,8 +26,15 @@ REPORT_PATH = "/-/caselog/report"
 
 @functools.cache
 def texts() -> dict:
-    """The packaged metadata.json as it is written."""
-    return json.loads(resources.files(__package__).joinpath("metadata.json").read_text(encoding="utf-8"))
+    """The packaged metadata.json, a table whose rows are a part of a view's (``columns_of``) given the
+    view's column texts."""
+    found = json.loads(resources.files(__package__).joinpath("metadata.json").read_text(encoding="utf-8"))
+    tables = found["tables"]
+    for name, table in tables.items():
+        if "columns_of" in table:
+            tables[name] = {**{k: v for k, v in table.items() if k != "columns_of"},
+                            "columns": tables[table["columns_of"]]["columns"]}
+    return found
 
 
 def label(table: str, column: str) -> tuple[str, str]:

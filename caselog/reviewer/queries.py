@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from caselog import figures
+from caselog import figures, projections
 from caselog import events as ev
 
 #: Each parameter's (Chinese label, English label, what it takes), shown beside its field.
@@ -39,10 +39,11 @@ _UNIT_FILTERS = """
   AND (:level IN ('', 'all') OR u.level = :level)"""
 # The units a figure counts: the city's (one a case and level) or, given an agency, that agency's own
 # (one a case, level and defendant: a co-defendant case counts for each defendant).
-_UNITS_COUNTED = """(SELECT * FROM appearance_units WHERE caselog_agency(:agency) = ''
-      UNION ALL SELECT "case", level, agency, year, first_held_on, hearings, attendance, head, spoke, silent,
-        excused, head_left_or_refused, recommendation_expected
+_UNIT_COLUMNS = ", ".join(f'"{c}"' for c in projections.VIEWS["defendant_units"][0] if c != "role")
+_UNITS_COUNTED = f"""(SELECT {_UNIT_COLUMNS} FROM appearance_units WHERE caselog_agency(:agency) = ''
+      UNION ALL SELECT {_UNIT_COLUMNS}
       FROM defendant_units WHERE caselog_agency(:agency) <> '' AND agency = caselog_agency(:agency)) u"""
+_OUTCOME_COLUMNS = ", ".join(f'"{c}"' for c in projections.VIEWS["defendant_outcomes"][0] if c != "role")
 
 # The agency's groups (caselog.figures.GROUPS) share yearly_figures' agency column under their prefixes.
 _AN_AGENCY = " AND ".join(f"agency NOT LIKE '{prefix}%'" for prefix in figures.GROUPS.values())
@@ -126,9 +127,8 @@ ORDER BY u.agency, u.first_held_on, u."case", u.level""",
   (SELECT json_group_array(json_object('level', a.level, 'appeal_case', a.appeal_case,
      'filed_on', a.filed_on, 'decided_on', a.decided_on, 'result', a.result, 'disposition', a.disposition))
    FROM (SELECT * FROM appeals WHERE "case" = o."case" ORDER BY seq) a) AS appeals
-FROM (SELECT * FROM outcomes WHERE caselog_agency(:agency) = ''
-      UNION ALL SELECT "case", agency, year, concluded_on, first_disposition, disposition, first_loss, loss,
-        reduced_on_appeal, added_on_appeal, merits_judgment, withdrawn_after_change
+FROM (SELECT {_OUTCOME_COLUMNS} FROM outcomes WHERE caselog_agency(:agency) = ''
+      UNION ALL SELECT {_OUTCOME_COLUMNS}
       FROM defendant_outcomes WHERE caselog_agency(:agency) <> '' AND agency = caselog_agency(:agency)) o
 WHERE o.year = {YEAR} AND (o.first_loss = 1 OR o.loss = 1)
 ORDER BY o.reduced_on_appeal DESC, o.added_on_appeal DESC, o.agency, o.concluded_on, o."case"
