@@ -142,11 +142,13 @@ ORDER BY o.reduced_on_appeal DESC, o.added_on_appeal DESC, o.agency, o.concluded
             " and no head of it appeared. level is optional."
         ),
         "params": ["year", "level"],
+        # A 复议机关 is always a co-defendant: its units, and its case's first defendant's, are all in
+        # multi_defendant_units, which the view defendant_units would only filter down to.
         "sql": f"""SELECT u.agency AS reconsideration_body, u."case", u.level, u.attendance, u.first_held_on,
-  (SELECT agency FROM defendants d WHERE d."case" = u."case" AND d.role IS NULL) AS first_defendant,
-  (SELECT d.attendance FROM defendant_units d WHERE d."case" = u."case" AND d.level = u.level
-     AND d.agency = (SELECT agency FROM defendants f WHERE f."case" = u."case" AND f.role IS NULL)) AS first_defendant_attendance
-FROM defendant_units u
+  c.agency AS first_defendant,
+  (SELECT d.attendance FROM multi_defendant_units d WHERE d."case" = u."case" AND d.level = u.level
+     AND d.agency = c.agency) AS first_defendant_attendance
+FROM multi_defendant_units u JOIN cases c ON c."case" = u."case"
 WHERE u.year = {YEAR} AND u.role = 'reconsideration' AND u.head = 0{_UNIT_FILTERS}
 ORDER BY u.agency, u.first_held_on, u."case", u.level""",
     },
