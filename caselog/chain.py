@@ -34,7 +34,7 @@ The payload's hash, by the event's schema version:
    (``SALTS_ROW_SIZE``), fixes where S ends, so no byte can move between S and
    P.  That path does not check that m is SHA-256(M): a wrong m holds the
    chain and matters only once a field is redacted, so the redaction checks it
-   first.
+   first, and a full verify checks every one (``check_masks``).
 
    Redacting f rewrites the payload without it and the salts row as the JSON
    ``{"fields": {g: salt hex for each personal field g kept, f: {"redacted":
@@ -481,6 +481,24 @@ def check(conn: sqlite3.Connection, stretch: Stretch) -> Break | None:
         expected += 1
     if expected <= stretch.end:
         return Break(expected, f"position {expected}: missing from the log: rows were deleted")
+    return None
+
+
+def check_masks(conn: sqlite3.Connection) -> Break | None:
+    """The first unredacted event of schema version 3 whose salts row's m is not SHA-256(M) of its payload,
+    or None.  The chain holds such a row (m is hashed as stored), but a redaction of it could not verify."""
+    for position, type_, payload, salts in conn.execute(
+            f"SELECT position, type, payload, s.salts FROM events JOIN {SALTS} s USING (position) "
+            "WHERE schema_version = 3 AND typeof(s.salts) = 'blob' ORDER BY position"):
+        try:
+            fields = json.loads(payload)
+            names, joined, m = _unredacted_salts(type_, fields, salts)
+            holds = _mask(fields, _commitments(fields, names, joined)) == m
+        except (ValueError, TypeError, AttributeError):
+            holds = False
+        if not holds:
+            return Break(position, f"position {position}: its salts do not hold the digest of its payload with its "
+                                   "personal values committed to (m): it was stored wrong or rewritten")
     return None
 
 

@@ -340,15 +340,15 @@ def test_a_log_of_schema_version_2_made_before_version_3_still_verifies_redacts_
     assert ok(run(copy, "export")).stdout == source.read_text("utf-8")
 
 
-def test_an_event_stored_with_a_wrong_m_holds_the_chain_but_not_a_redaction(log, monkeypatch):
+def test_an_event_stored_with_a_wrong_m_holds_the_chain_but_not_a_full_verify_nor_a_redaction(log, monkeypatch):
     """m, the digest of the payload with its names committed to, is hashed into the payload's hash as
-    stored and read only once a field is redacted: a writer that got it wrong is caught then, before
-    anything is rewritten."""
+    stored and read only once a field is redacted: a writer that got it wrong is caught before then."""
     db, _ = log
     with monkeypatch.context() as wrong:
         wrong.setattr(chain, "_mask", lambda payload, commitments: bytes(chain.DIGEST_BYTES))
         target = filed(db, 3, plaintiff=OTHER)
     assert "ok: 4 events, chain intact" in ok(run(db, "verify", "--chain-only")).stderr
+    refused(run(db, "verify"), "position 4", "(m)")
     refused(run(db, "redact", target, "--field", "plaintiff", "--reason", "申请删除"), "cannot be redacted", "stored wrong")
     assert holds(db, OTHER) or holds(Path(f"{db}-wal"), OTHER)
 

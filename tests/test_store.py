@@ -110,6 +110,7 @@ def test_each_hash_is_sha256_of_the_canonical_envelope_linked_to_the_previous(ve
         assert row["hash"] == chain.sha256(chain.canonical({**envelope, "prev_hash": prev}))
         prev = row["hash"]
     assert str(chain.head(log.conn)) == f"4:{prev}"
+    assert chain.check_masks(log.conn) is None
 
 
 def test_payloads_are_json_text_that_sqlite_can_read(log):
