@@ -165,7 +165,9 @@ def commitment(salt: str, value: object) -> str:
 
 
 def _commitment(salt: bytes, value: object) -> str:
-    return hashlib.sha256(salt + canonical(value).encode("utf-8")).hexdigest()
+    # A text's canonical JSON is its quoted form: the encoder's own function, without the encoder's call.
+    text = encode_basestring(value) if type(value) is str else canonical(value)
+    return hashlib.sha256(salt + text.encode("utf-8")).hexdigest()
 
 
 def payload_hash(payload: dict, salts: dict) -> str:
@@ -189,6 +191,7 @@ def payload_hash(payload: dict, salts: dict) -> str:
 DIGEST_BYTES = 32  # m and t, raw
 #: The size of an unredacted schema-version-3 salts row, by event type: a salt for each personal field, then m.
 SALTS_ROW_SIZE = {type_: SALT_BYTES * len(names) + DIGEST_BYTES for type_, names in ev.PERSONAL.items()}
+_PERSONAL = {type_: tuple(sorted(names)) for type_, names in ev.PERSONAL.items()}  # made once: every new event asks
 _SALT_HEX = re.compile(f"[0-9a-f]{{{2 * SALT_BYTES}}}")
 _DIGEST_HEX = re.compile(f"[0-9a-f]{{{2 * DIGEST_BYTES}}}")
 
@@ -218,7 +221,7 @@ def personal_salted(type_: str, payload: dict, salts: dict | None = None) -> tup
 
 def _personal(type_: str, payload: dict) -> list[str]:
     """F: the personal fields the payload holds, by name."""
-    return sorted(name for name in ev.PERSONAL.get(type_, ()) if name in payload)
+    return [name for name in _PERSONAL.get(type_, ()) if name in payload]
 
 
 def _salt(given: object) -> bytes:
