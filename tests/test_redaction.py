@@ -400,6 +400,7 @@ def test_what_cannot_be_redacted_is_refused_in_one_line(log):
 
 
 def test_in_a_log_with_keys_only_an_administrator_redacts_and_verify_checks_the_signature(tmp_path):
+    """A plaintiff and an official, each of a new event (schema version 3)."""
     db, admin, li = tmp_path / "caselog.db", tmp_path / "admin.key", tmp_path / "li.key"
     ok(run(db, "keys", "init", "--out", str(admin), clerk="张管理"))
     ok(run(db, "keys", "add", "李", "--out", str(li), key=admin))
@@ -411,7 +412,16 @@ def test_in_a_log_with_keys_only_an_administrator_redacts_and_verify_checks_the_
     ok(run(db, "redact", target, "--field", "plaintiff", "--reason", "申请删除", key=admin))
     assert exported(db)[-1]["recorded_by"] == "张管理"
     assert not holds(db, NAME)
+    ok(run(db, "hearing", CASE.format(1), "--held-on", "2022-04-01", "--attendance", "deputy", "--spoke",
+           "--official", OFFICIAL, key=li))
+    hearing = exported(db)[-1]
+    ok(run(db, "redact", hearing["event_id"], "--field", "official", "--reason", "申请删除", key=admin))
+    assert not holds(db, OFFICIAL)
+    [kept] = [row for row in exported(db) if row["event_id"] == hearing["event_id"]]
+    assert {k: v for k, v in kept.items() if k != "salts"} == {
+        k: v for k, v in hearing.items() if k not in ("official", "salts")}
     verified = ok(run(db, "verify"))
+    assert "ok: 4 events" in verified.stderr
     assert "signed: every entry and checkpoint verifies (2 signers)" in verified.stderr
 
 
