@@ -182,10 +182,11 @@ def verify(conn: sqlite3.Connection, anchor: str | None = None, check_projection
         if check_projections:
             # The chain check takes each unredacted event's m as stored (docstring of caselog.chain); a
             # wrong one would surface only at its redaction, so the full verify looks at every one.
-            wrong = chain.check_masks(conn)
+            with parallel.masks_checked(conn) as masks:
+                replay(conn)
+                wrong = masks()
             if wrong is not None:
                 raise TamperError(wrong.message)
-            replay(conn)
             with parallel.replayed(conn) as (fresh, _):
                 problems = projections.differences(conn, database.file_of(fresh))
             if problems:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from caselog import chain
+from caselog import chain, parallel
 from caselog import events as ev
 from integrity_support import tampering
 from test_signing import ok, refused, run
@@ -340,10 +340,15 @@ def test_a_log_of_schema_version_2_made_before_version_3_still_verifies_redacts_
     assert ok(run(copy, "export")).stdout == source.read_text("utf-8")
 
 
-def test_an_event_stored_with_a_wrong_m_holds_the_chain_but_not_a_full_verify_nor_a_redaction(log, monkeypatch):
+@pytest.mark.parametrize("apart", [False, True], ids=["one process", "two processes"])
+def test_an_event_stored_with_a_wrong_m_holds_the_chain_but_not_a_full_verify_nor_a_redaction(log, monkeypatch,
+                                                                                             apart):
     """m, the digest of the payload with its names committed to, is hashed into the payload's hash as
     stored and read only once a field is redacted: a writer that got it wrong is caught before then."""
     db, _ = log
+    if apart:  # the full verify checks the masks in a second process beside the replay
+        monkeypatch.setattr(parallel, "FROM_EVENTS", 2)
+        monkeypatch.setattr(parallel, "usable_cpus", lambda: 2)
     with monkeypatch.context() as wrong:
         wrong.setattr(chain, "_mask", lambda payload, commitments: bytes(chain.DIGEST_BYTES))
         target = filed(db, 3, plaintiff=OTHER)
