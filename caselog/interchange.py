@@ -58,17 +58,17 @@ def proposed_from_json(obj: object, clerk: str, source: str | None = None) -> Pr
 
 def _stored(event: ev.Event, schema_version: int, salts: object) -> tuple[str, str, bytes | str | None]:
     """The payload as the line's schema version stores it: under version 1 hashed whole, as a log made
-    then stored it; under version 2 with the salts the line gives (an export's), or new ones."""
+    then stored it; under versions 2 and 3 with the salts the line gives (an export's), or new ones."""
     if schema_version == 1:
         if salts is not None:
-            raise ValueError("salts are for schema_version 2 only")
+            raise ValueError("salts are for schema_version 2 and 3 only")
         return (*chain.stored(ev.payload(event)), None)
-    if salts is None:
-        return chain.committed(ev.payload(event))
-    if not isinstance(salts, dict):
+    if salts is not None and not isinstance(salts, dict):
         raise ValueError("salts must be an object of field: salt, as an export writes them")
     try:
-        return chain.committed(ev.payload(event), salts)
+        if schema_version == 2:
+            return chain.committed(ev.payload(event), salts)
+        return chain.personal_salted(event.TYPE, ev.payload(event), salts)
     except ValueError as error:
         raise ValueError(f"salts: {error}") from None
 
@@ -135,12 +135,14 @@ def export_row(row: tuple) -> dict:
     """A stored row (``chain.COLUMNS``, then its salts or None) in the interchange format: the payload's
     fields flat, with the whole envelope; a redacted field is in the salts only, as its marker."""
     data = dict(zip((*chain.COLUMNS, "salts"), row))
-    out = {"type": data["type"], "case": data["case"], **json.loads(data["payload"])}
+    payload = json.loads(data["payload"])
+    out = {"type": data["type"], "case": data["case"], **payload}
     for key in ENVELOPE:
         if key != "salts":
             out[key] = data[key]
     if data["salts"] is not None:
-        out["salts"] = chain.salts_of(json.loads(data["payload"]), data["salts"])
+        out["salts"] = (chain.salts_of(payload, data["salts"]) if data["schema_version"] == 2 else
+                        chain.personal_salts_of(data["type"], payload, data["salts"]))
     return out
 
 

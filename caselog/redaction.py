@@ -1,11 +1,16 @@
 """Forgetting without breaking: an administrator removes a personal name from a logged event for good.
 
-A payload of schema version 2 commits to each field separately (``chain.committed``).  Redacting a
-field rewrites the event's row without the value and replaces the field's salt by its commitment,
-so the payload's hash, the chain, the other fields and the signatures all still verify, and the
-value can no longer be recovered or guessed.  A payload of schema version 1 was committed to as a
-whole: redacting any field of it leaves nothing of the original commitment to check, so verify
-checks the payload as kept against the hash the redaction event records instead.
+A payload of schema version 3 (every new event) salts its personal fields and commits to the rest
+through them (``chain.personal_salted``).  Redacting a personal field rewrites the event's row without
+the value and its salts row as JSON keeping the field's commitment and the digest of the payload's
+text as logged: the payload's hash, the chain, the other fields and the signatures all still verify,
+and the value can no longer be recovered or guessed.  Before it does, it checks that the salts row's
+digest of the payload (m) is the payload's: verify checks a redacted event through it, and the
+chain check of an unredacted one does not read it.  A payload of schema version 2 committed to each
+field separately: the field's salt is replaced by its commitment in the same way.  A payload of
+schema version 1 was committed to as a whole: redacting any field of it leaves nothing of the
+original commitment to check, so verify checks the payload as kept against the hash the redaction
+event records instead.
 
 The redaction is an event itself (``payload_redacted``), appended, chained and, in a log with keys,
 signed by an administrator in the same transaction as the rewrite.  The two append-only triggers
@@ -56,6 +61,15 @@ def redact(conn: sqlite3.Connection, target: str, field: str, reason: str, clerk
         value = payload.pop(field)
         text = chain.canonical(payload)
         whole = data["schema_version"] < 2
+        salts: str | None = None  # the salts row as rewritten
+        if data["schema_version"] == 2:
+            given = chain.salts_of({**payload, field: value}, data["salts"])
+            salts = chain.canonical({**given, field: {"redacted": chain.commitment(given[field], value)}})
+        elif not whole:
+            try:
+                salts = chain.redacted_salts(data["type"], data["payload"], data["payload_sha256"], data["salts"], field)
+            except ValueError as error:
+                raise InputError(f"event {target} cannot be redacted: {error}") from None
         try:
             event = ev.make(ev.PayloadRedacted.TYPE, {"target": data["event_id"], "field": field, "reason": reason,
                                                      **({"kept_sha256": chain.sha256(text)} if whole else {})})
@@ -68,11 +82,8 @@ def redact(conn: sqlite3.Connection, target: str, field: str, reason: str, clerk
         for name in _TRIGGERS:
             conn.execute(f"DROP TRIGGER {name}")
         conn.execute("UPDATE events SET payload = ? WHERE position = ?", (text, data["position"]))
-        if not whole:
-            salts = chain.salts_of({**payload, field: value}, data["salts"])
-            salts[field] = {"redacted": chain.commitment(salts[field], value)}
-            conn.execute(f"UPDATE {chain.SALTS} SET salts = ? WHERE position = ?",
-                         (chain.canonical(salts), data["position"]))
+        if salts is not None:
+            conn.execute(f"UPDATE {chain.SALTS} SET salts = ? WHERE position = ?", (salts, data["position"]))
         for (sql,) in triggers:
             conn.execute(sql)
         [recorded] = writer.append_within(conn, [writer.Proposed(event, data["case"], clerk)])

@@ -38,8 +38,8 @@ class Proposed:
     version: int | None = None  # a version given in an import line must match
     position: int | None = None
     schema_version: int = ev.SCHEMA_VERSION
-    # The payload as it will be stored (canonical JSON, under schema_version), its SHA-256 and its salts
-    # (None under schema version 1), when the reader of an import file prepared them; otherwise the
+    # The payload as it will be stored (canonical JSON, under schema_version), its hash and its salts
+    # (None under schema version 1, and under 3 with no personal field), when the reader of an import file prepared them; otherwise the
     # writer spells them from the event.
     stored: tuple[str, str, bytes | str | None] | None = None
     hash: str | None = None
@@ -51,8 +51,11 @@ _TARGETING = {"event_corrected": "correct", "event_retracted": "retract", ev.Pay
 
 
 def stored(event: ev.Event, schema_version: int = ev.SCHEMA_VERSION) -> tuple[str, str, bytes | str | None]:
-    """``Proposed.stored`` for ``event``: new salts under schema version 2, none under 1."""
-    if schema_version >= 2:
+    """``Proposed.stored`` for ``event``: new salts for its personal fields under schema version 3, for
+    every field under 2, none under 1."""
+    if schema_version >= 3:
+        return chain.personal_salted(event.TYPE, ev.payload(event))
+    if schema_version == 2:
         return chain.committed(ev.payload(event))
     return (*chain.stored(ev.payload(event)), None)
 

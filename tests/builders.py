@@ -15,7 +15,8 @@ class LogBuilder:
 
     def __init__(self, path: Path, start: str = "2015-01-01T00:00:00", schema_version: int = ev.SCHEMA_VERSION):
         self.conn = opening.open_log(path)
-        self.schema_version = schema_version  # 1 makes a log as caselog wrote them before redaction
+        # 1 makes a log as caselog wrote them before redaction, 2 as it wrote them before version 3.
+        self.schema_version = schema_version
         self.clock = dt.datetime.fromisoformat(start)
         self.serials = itertools.count(1)
 

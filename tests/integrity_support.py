@@ -61,23 +61,28 @@ def shifted(events: list[dict], copy: int, start: dt.datetime = SHIFT_START) -> 
 
 
 def jsonl(events: list[dict]) -> str:
-    """JSON Lines of ``events``, each of schema version 2 given its salts, as an export gives them: an
-    import of the file logs the same bytes every time (a line without salts gets random ones)."""
+    """JSON Lines of ``events``, each given its salts, as an export gives them: an import of the file logs
+    the same bytes every time (a line without salts gets random ones)."""
     return "".join(json.dumps(salted(e), ensure_ascii=False) + "\n" for e in events)
 
 
 def salted(event: dict) -> dict:
-    """``event`` with salts derived from its id for each field it will store, unless it has some, has no
-    id, or is of schema version 1."""
+    """``event`` with salts derived from its id for each field its schema version salts (2: every field,
+    3: the personal ones), unless it has some, has no id, or has no such field."""
     from caselog import events as ev
     from caselog import interchange
 
-    if "salts" in event or "event_id" not in event or event.get("schema_version", ev.SCHEMA_VERSION) != 2:
+    version = event.get("schema_version", ev.SCHEMA_VERSION)
+    if "salts" in event or "event_id" not in event or version not in (2, 3):
         return event
     try:
         fields = ev.payload(ev.make(event["type"], {k: v for k, v in event.items()
                                                     if k not in interchange.ENVELOPE and k not in ("type", "case")}))
     except (ValueError, TypeError):  # a line made to be refused: refused for what it was made to show
+        return event
+    if version == 3:
+        fields = {name: value for name, value in fields.items() if name in ev.PERSONAL.get(event["type"], ())}
+    if not fields:
         return event
     return {**event, "salts": {name: uuid.uuid5(_NAMESPACE, f"{event['event_id']}:{name}").hex for name in fields}}
 

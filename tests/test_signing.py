@@ -56,7 +56,7 @@ def signed(tmp_path_factory) -> tuple[Path, Path, Path]:
     ok(run(db, *file_case(2), clerk="老王"))
     ok(run(db, "keys", "init", "--out", str(admin), clerk="张管理"))
     ok(run(db, "keys", "add", "李", "--out", str(li), key=admin))
-    ok(run(db, *file_case(3), key=li))
+    ok(run(db, *file_case(3), "--plaintiff", "欧阳娜娜", key=li))  # a salted payload, for the rewrites below
     ok(run(db, "hearing", CASE.format(3), "--held-on", "2022-05-10", "--attendance", "staff", key=li, clerk="李"))
     return db, admin, li
 
@@ -142,15 +142,20 @@ def _tamper(db: Path, edit) -> None:
 
 
 def _relink(conn: sqlite3.Connection, start: int) -> None:
-    """Recompute every payload hash and link from ``start`` on, as the right hash function would."""
+    """Recompute every payload hash (and its salts' digest of the payload) and link from ``start`` on, as
+    the right hash functions would."""
     columns = (*chain.COLUMNS, "salts")
     prev = conn.execute("SELECT hash FROM events WHERE position = ?", (start - 1,)).fetchone()
     prev = prev[0] if prev else chain.GENESIS
     for values in conn.execute(chain.SELECT_SALTED + " WHERE position >= ? ORDER BY position", (start,)).fetchall():
         row = dict(zip(columns, values))
-        row["payload_sha256"] = (sha256(row["payload"]) if row["salts"] is None else
-                                 chain.payload_hash(json.loads(row["payload"]),
-                                                    chain.salts_of(json.loads(row["payload"]), row["salts"])))
+        if row["salts"] is None:
+            row["payload_sha256"] = sha256(row["payload"])
+        else:
+            payload = json.loads(row["payload"])
+            _, row["payload_sha256"], salts = chain.personal_salted(
+                row["type"], payload, chain.personal_salts_of(row["type"], payload, row["salts"]))
+            conn.execute("UPDATE _caselog_salts SET salts = ? WHERE position = ?", (salts, row["position"]))
         row["hash"] = chain_hash(row, prev)
         conn.execute("UPDATE events SET payload_sha256 = ?, hash = ? WHERE position = ?",
                      (row["payload_sha256"], row["hash"], row["position"]))
@@ -176,7 +181,6 @@ def _append_unsigned(conn: sqlite3.Connection) -> None:
     values.update(position=5, event_id="01a24256-0000-7000-8000-000000000005", version=3)
     values["hash"] = chain_hash(values, conn.execute("SELECT hash FROM events WHERE position = 4").fetchone()[0])
     conn.execute(f"INSERT INTO events VALUES ({', '.join('?' * len(values))})", list(values.values()))
-    conn.execute("INSERT INTO _caselog_salts SELECT 5, salts FROM _caselog_salts WHERE position = 4")
 
 
 def _forge_a_checkpoint(conn: sqlite3.Connection) -> None:

@@ -55,33 +55,52 @@ def test_sqlite_itself_refuses_update_and_delete(log, sql):
     assert plain.execute("SELECT count(*) FROM events").fetchone()[0] == 2
 
 
-@pytest.fixture(params=[1, 2])
+@pytest.fixture(params=[1, 2, 3])
 def versioned_log(tmp_path, request) -> LogBuilder:
-    """A log written under schema version 1 (before redaction) or 2."""
+    """A log written under schema version 1 (before redaction), 2 (every field salted) or 3 (the personal
+    fields salted): a filing and a hearing that name a person, and a hearing that names none."""
     builder = LogBuilder(tmp_path / "t.db", schema_version=request.param)
     case = builder.file(2022)
+    builder.add("case_filed", "(2022)浙0302行初99号", filed_on="2022-01-10", court="某某区人民法院", agency="市公安局",
+                cause="行政处罚", plaintiff='张"三\\')  # a quote and a backslash: canonical JSON escapes them
     builder.hearing(case, "2022-03-01", "deputy", spoke=False)
+    builder.hearing(case, "2022-04-01", "staff", official="李四")
     return builder
 
 
 def payload_digest(row: dict, payload: dict, stored_salts: bytes | None) -> str:
     """Version 1: SHA-256 of the canonical payload.  Version 2: SHA-256 of the canonical object of each
     field's SHA-256 over its salt's bytes and its canonical value, the salts stored end to end in the
-    order of the fields' names."""
+    order of the fields' names.  Version 3: spelled out below, as docs/security.md and chain.py say it."""
     if row["schema_version"] == 1:
-        assert "salts" not in row
+        assert "salts" not in row and stored_salts is None
         return chain.sha256(chain.canonical(payload))
-    assert set(row["salts"]) == set(payload) and all(len(salt) == 32 for salt in row["salts"].values())
-    assert stored_salts == b"".join(bytes.fromhex(row["salts"][name]) for name in sorted(payload))
-    return chain.sha256(chain.canonical({
-        name: hashlib.sha256(bytes.fromhex(row["salts"][name]) + chain.canonical(value).encode()).hexdigest()
-        for name, value in payload.items()}))
+    if row["schema_version"] == 2:
+        assert set(row["salts"]) == set(payload) and all(len(salt) == 32 for salt in row["salts"].values())
+        assert stored_salts == b"".join(bytes.fromhex(row["salts"][name]) for name in sorted(payload))
+        return chain.sha256(chain.canonical({
+            name: hashlib.sha256(bytes.fromhex(row["salts"][name]) + chain.canonical(value).encode()).hexdigest()
+            for name, value in payload.items()}))
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    personal = sorted(name for name in ev.PERSONAL.get(row["type"], ()) if name in payload)
+    if not personal:
+        assert "salts" not in row and stored_salts is None
+        return hashlib.sha256(text).hexdigest()
+    assert sorted(row["salts"]) == personal
+    salts = b"".join(bytes.fromhex(row["salts"][name]) for name in personal)
+    masked = {**payload, **{name: hashlib.sha256(bytes.fromhex(row["salts"][name]) + json.dumps(
+        payload[name], ensure_ascii=False).encode()).hexdigest() for name in personal}}
+    m = hashlib.sha256(json.dumps(masked, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).digest()
+    assert stored_salts == salts + m
+    return hashlib.sha256(m + hashlib.sha256(salts + text).digest()).hexdigest()
 
 
 def test_each_hash_is_sha256_of_the_canonical_envelope_linked_to_the_previous(versioned_log):
     log = versioned_log
     prev = chain.GENESIS
-    for row in interchange.export(log.conn):
+    rows = list(interchange.export(log.conn))
+    assert {row["schema_version"] for row in rows} == {log.schema_version}
+    for row in rows:
         payload = {k: v for k, v in row.items() if k not in interchange.ENVELOPE and k not in ("type", "case")}
         (stored_salts,) = log.conn.execute("SELECT salts FROM _caselog_salts WHERE position = ?",
                                            (row["position"],)).fetchone() or (None,)
@@ -90,7 +109,8 @@ def test_each_hash_is_sha256_of_the_canonical_envelope_linked_to_the_previous(ve
                                          "payload_sha256", "recorded_at", "recorded_by")}
         assert row["hash"] == chain.sha256(chain.canonical({**envelope, "prev_hash": prev}))
         prev = row["hash"]
-    assert str(chain.head(log.conn)) == f"2:{prev}"
+    assert str(chain.head(log.conn)) == f"4:{prev}"
+    assert chain.check_masks(log.conn) is None
 
 
 def test_payloads_are_json_text_that_sqlite_can_read(log):

@@ -36,8 +36,15 @@ def processes(request, monkeypatch):
 @pytest.fixture(scope="module")
 def example_db(tmp_path_factory):
     # Schema version 1: a payload hashed whole, the form these forgeries recompute (test_redaction.py
-    # tampers with version 2's salted fields).
+    # tampers with the salted fields of versions 2 and 3).
     return build_example_db(tmp_path_factory.mktemp("tamper") / "example.db", schema_version=1)
+
+
+@pytest.fixture(scope="module")
+def current_example_db(tmp_path_factory):
+    """The example as every new event is stored (schema version 3): a payload that names no one hashed
+    whole, as under 1, and one that names someone through its salts row."""
+    return build_example_db(tmp_path_factory.mktemp("tamper") / "current.db")
 
 
 @pytest.fixture
@@ -132,9 +139,10 @@ def delete_row(conn) -> int:
 
 
 def move_rows_after(conn, position: int, by: int) -> None:
-    # Two steps, so the primary key never collides while rows move.
-    conn.execute("UPDATE events SET position = -position WHERE position > ?", (position,))
-    conn.execute("UPDATE events SET position = -position + ? WHERE position < 0", (by,))
+    # Two steps, so the primary key never collides while rows move; their salts, if any, move with them.
+    for table in ("events", "_caselog_salts"):
+        conn.execute(f"UPDATE {table} SET position = -position WHERE position > ?", (position,))
+        conn.execute(f"UPDATE {table} SET position = -position + ? WHERE position < 0", (by,))
 
 
 def insert_row(conn) -> int:
@@ -157,6 +165,8 @@ def insert_row(conn) -> int:
     }
     forged["hash"] = chain_hash(forged, row(conn, after)["hash"])
     insert(conn, forged)
+    conn.execute("INSERT INTO _caselog_salts SELECT ?, salts FROM _caselog_salts WHERE position = ?",
+                 (after + 1, model["position"]))
     return after + 2
 
 
@@ -211,6 +221,15 @@ def test_verify_names_the_first_tampered_position(db, tamper):
     with tampering(db) as conn:
         position = tamper(conn)
     refused(invoke(db, "verify"), position)
+    refused(invoke(db, "verify", "--chain-only"), position)
+
+
+@pytest.mark.parametrize("tamper", TAMPERS, ids=[t.__name__ for t in TAMPERS])
+def test_the_chain_check_of_the_current_schema_version_names_the_first_tampered_position(current_example_db, tmp_path,
+                                                                                          tamper):
+    db = copy_db(current_example_db, tmp_path / "caselog.db")
+    with tampering(db) as conn:
+        position = tamper(conn)
     refused(invoke(db, "verify", "--chain-only"), position)
 
 
