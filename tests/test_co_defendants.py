@@ -138,6 +138,19 @@ def test_one_defendant_gives_the_same_figures_both_ways(log):
     assert {k: v for k, v in row(s, POLICE).items() if k != "agency"} == {k: s[k] for k in row(s, POLICE) if k != "agency"}
 
 
+def test_one_defendant_named_in_its_own_dispositions_reads_the_same_in_every_table(log):
+    """A clerk may give the only defendant's outcome per defendant: its row in outcomes, which is also its
+    row in defendant_outcomes, holds that outcome beside the loss it counts."""
+    case = file(log)
+    log.add("case_concluded", case, decided_on="2022-06-01", disposition="claims_dismissed",
+            dispositions={POLICE: "revoked"})
+    assert picked(log.summary(2022), "losses", "merits_judgments") == (1, 1)
+    for table in ("outcomes", "defendant_outcomes"):
+        found = log.conn.execute(f'SELECT first_disposition, disposition, first_loss, loss FROM {table} '
+                                 'WHERE "case" = ?', (case,)).fetchall()
+        assert [tuple(r) for r in found] == [("revoked", "revoked", 1, 1)], table
+
+
 def test_as_of_reproduces_a_published_summary_with_co_defendants(log):
     case = file(log, RECONSIDERED, filed_on="2022-01-10")
     log.hearing(case, "2022-03-01", "deputy", spoke=True, agency=POLICE, at="2023-01-05T00:00:00")
