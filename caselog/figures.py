@@ -75,7 +75,8 @@ COUNTED = {
         ("cases", "filed_on", {"filed": "1"}),
         ("appearance_units", "first_held_on", _APPEARANCE),
         ("outcomes", "concluded_on", _OUTCOME),
-        ("defendant_units", "first_held_on", _RECONSIDERATION),
+        # A 复议机关 is always a co-defendant: its units are all in the cases with several defendants.
+        ("multi_defendant_units", "first_held_on", _RECONSIDERATION),
     ),
     "agency": (
         ("defendants", "filed_on", {"filed": "1"}),
@@ -83,12 +84,13 @@ COUNTED = {
         ("defendant_outcomes", "concluded_on", _OUTCOME),
     ),
 }
-_LEVELLED = ("appearance_units", "defendant_units")
+#: The tables of units, whose rows have a level.
+LEVELLED = ("appearance_units", "defendant_units", "multi_defendant_units")
 #: The date that places a row of each counted table.
 DATE_OF = {table: date for counted in COUNTED.values() for table, date, _ in counted}
 #: The table an agency's count comes from, for each table the city's comes from.
 AGENCY_TABLE = {"cases": "defendants", "appearance_units": "defendant_units", "outcomes": "defendant_outcomes",
-                "defendant_units": "defendant_units"}
+                "multi_defendant_units": "multi_defendant_units"}
 BY_YEAR = "CAST(substr({date}, 1, 4) AS INTEGER)"
 
 
@@ -149,7 +151,7 @@ def counted(conn: sqlite3.Connection, where: str = "1", params: Mapping | None =
     for whose, counted in COUNTED.items():
         agency = "agency" if whose == "agency" else repr(CITY)
         for table, date, names in counted:
-            first = "level = 'first'" if table in _LEVELLED else "1"
+            first = "level = 'first'" if table in LEVELLED else "1"
             sums = ", ".join(f"sum({sql})" for sql in names.values())
             sql = (f'SELECT {bucket.format(date=date)} AS bucket, {agency} AS who, {first} AS first, {sums} '
                    f'FROM "{table}" WHERE {where.format(date=date)} GROUP BY bucket, who, first HAVING bucket IS NOT NULL')

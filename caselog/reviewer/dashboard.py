@@ -135,8 +135,8 @@ ROWS_OF = {
     "losses": ("outcomes", {"loss": 1}),
     "merits_judgments": ("outcomes", {"merits_judgment": 1}),
     "withdrawn_after_change": ("outcomes", {"withdrawn_after_change": 1}),
-    "reconsideration_heard": ("defendant_units", {"role": "reconsideration"}),
-    "reconsideration_head_appeared": ("defendant_units", {"role": "reconsideration", "head": 1}),
+    "reconsideration_heard": ("multi_defendant_units", {"role": "reconsideration"}),
+    "reconsideration_head_appeared": ("multi_defendant_units", {"role": "reconsideration", "head": 1}),
 }
 
 
@@ -153,7 +153,7 @@ def rows_link(datasette: Any, database: str, key: str, s: dict, agency: str | No
     else:
         date = figures.DATE_OF[table]
         params[f"{date}__gte"], params[f"{date}__lte"] = s["from"], s["to"]
-    if table in ("appearance_units", "defendant_units") and s["level"] == "first":
+    if table in figures.LEVELLED and s["level"] == "first":
         params["level"] = "first"
     if agency is not None:
         params["agency"] = agency
