@@ -62,8 +62,9 @@ TABLES: dict[str, dict[str, str]] = {
         # whether a reversal after the standing conclusion decides the effective outcome.
         "first_dispositions": "TEXT", "reversed": "INTEGER", "reversal_dispositions": "TEXT",
     },
+    # A hearing is named by its event's position in the log: its 36-character id took 11 bytes an event.
     "hearings": {
-        "event_id": "TEXT", "case": "TEXT", "held_on": "TEXT", "year": "INTEGER", "level": "TEXT",
+        "position": "INTEGER", "case": "TEXT", "held_on": "TEXT", "year": "INTEGER", "level": "TEXT",
         "agency": "TEXT", "attendance": "TEXT", "head": "INTEGER", "spoke": "INTEGER", "official": "TEXT",
         "title": "TEXT", "excuse": "TEXT", "excuse_rejected": "INTEGER", "left_early": "INTEGER",
         "refused_to_explain": "INTEGER",
@@ -90,7 +91,7 @@ TABLES: dict[str, dict[str, str]] = {
 }
 # Hearings are keyed by case first: a refresh deletes and reads them a case at a time.
 PRIMARY_KEYS = {
-    "cases": ("case",), "hearings": ("case", "event_id"), "appearance_units": ("case", "level"),
+    "cases": ("case",), "hearings": ("case", "position"), "appearance_units": ("case", "level"),
     "outcomes": ("case",), "multi_defendants": ("case", "agency"), "multi_defendant_units": ("case", "level", "agency"),
     "multi_defendant_outcomes": ("case", "agency"), "appeals": ("case", "seq"),
     "yearly_figures": ("year", "level", "agency"), **agencies.PRIMARY_KEYS, "_caselog_projection": ("name",),
@@ -233,7 +234,7 @@ _HEARINGS = """
 INSERT INTO hearings
 WITH standing AS (""" + _standing("('hearing_held')") + """),
 fields AS (
-    SELECT event_id, "case", json_extract(payload, '$.held_on') AS held_on,
+    SELECT position, "case", json_extract(payload, '$.held_on') AS held_on,
            coalesce(json_extract(payload, '$.level'), 'first') AS level,
            json_extract(payload, '$.attendance') AS attendance, json_extract(payload, '$.spoke') AS spoke,
            json_extract(payload, '$.official') AS official, json_extract(payload, '$.title') AS title,
@@ -243,9 +244,9 @@ fields AS (
            json_extract(payload, '$.refused_to_explain') AS refused_to_explain
     FROM standing
 )
-SELECT event_id, "case", held_on, CAST(substr(held_on, 1, 4) AS INTEGER), level, agency, attendance,
+SELECT position, "case", held_on, CAST(substr(held_on, 1, 4) AS INTEGER), level, agency, attendance,
        attendance IN {heads}, spoke, official, title, excuse, excuse_rejected, left_early, refused_to_explain
-FROM fields ORDER BY "case", event_id
+FROM fields ORDER BY "case", position
 """
 
 # A case's filing, then its steps (conclusions, appeals, decisions and added defendants) numbered in
