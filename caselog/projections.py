@@ -405,24 +405,27 @@ FROM flagged ORDER BY "case", agency
 
 # The city's outcome of a case: a first-instance loss when any defendant's first disposition was one, a loss
 # when any defendant's effective disposition is; reduced and added compare the two.  A case with one
-# defendant has that defendant's dispositions (its dispositions may name it), since its row is also the
-# defendant's row in the view defendant_outcomes.
+# defendant has that defendant's own outcome (its dispositions may name it), since its row is also the
+# defendant's row in the view defendant_outcomes; a case with several, the case's dispositions and what
+# its defendants' rows (multi_defendant_outcomes, refreshed first) add up to.
 _OUTCOMES = """
 INSERT INTO outcomes
-WITH decided AS (""" + _DECIDED.replace("{defendants}", "defendants") + """),""" + _FLAGGED + """,
+WITH decided AS (""" + _DECIDED.replace("{defendants}", "(SELECT \"case\", agency, NULL AS role FROM cases WHERE defendants = 1)") + """),
+""" + _FLAGGED + """,
 any_defendant AS (
     SELECT "case", max(first_loss) AS first_loss, max(loss) AS loss, max(merits_judgment) AS merits_judgment,
-           max(withdrawn_after_change) AS withdrawn_after_change,
-           max(first_disposition) AS only_first_disposition, max(disposition) AS only_disposition
-    FROM flagged GROUP BY "case"
+           max(withdrawn_after_change) AS withdrawn_after_change
+    FROM multi_defendant_outcomes c WHERE {cases} GROUP BY "case"
 )
+SELECT "case", agency, 1, CAST(substr(concluded_on, 1, 4) AS INTEGER), concluded_on, first_disposition, disposition,
+       first_loss, loss, """ + _REDUCED_OR_ADDED + """, merits_judgment, withdrawn_after_change
+FROM flagged
+UNION ALL
 SELECT c."case", c.agency, c.defendants, CAST(substr(c.concluded_on, 1, 4) AS INTEGER), c.concluded_on,
-       CASE WHEN c.defendants = 1 THEN a.only_first_disposition ELSE c.first_disposition END,
-       CASE WHEN c.defendants = 1 THEN a.only_disposition ELSE c.disposition END,
-       a.first_loss, a.loss, """ + _REDUCED_OR_ADDED + """,
+       c.first_disposition, c.disposition, a.first_loss, a.loss, """ + _REDUCED_OR_ADDED + """,
        a.merits_judgment, a.withdrawn_after_change
 FROM any_defendant a JOIN cases c ON c."case" = a."case"
-ORDER BY c."case"
+ORDER BY 1
 """
 
 # Appeals in replay order, each with the decision that follows it; then retrials, numbered on.
