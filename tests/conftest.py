@@ -160,6 +160,27 @@ class CaseLog:
         return clone
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _spawned_processes_skip_pytests_script():
+    """A process caselog spawns (``multiprocessing``'s spawn: a helper, a second core) starts as a
+    fresh interpreter that first runs the parent's ``__main__`` again: under the ``pytest`` script
+    that is pytest's own start-up, some 0.1 s of imports for every one of the suite's hundreds of
+    helpers, and nothing that caselog's code sees.  They skip it, as under ``python -m pytest``,
+    where multiprocessing leaves a ``__main__`` module alone; what they run is unchanged."""
+    from multiprocessing import spawn
+
+    prepared = spawn.get_preparation_data
+
+    def without_main(name):
+        data = prepared(name)
+        data.pop("init_main_from_path", None)
+        return data
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(spawn, "get_preparation_data", without_main)
+        yield
+
+
 @pytest.fixture(scope="session")
 def _built_histories(tmp_path_factory):
     return tmp_path_factory.mktemp("histories"), {}

@@ -108,9 +108,11 @@ def run(db: Path | str, *args: str, input: bytes | None = None, timeout: float =
 
 
 def export(db: Path | str) -> bytes:
-    result = run(db, "export")
-    assert result.returncode == 0, result.stderr.decode()
-    return result.stdout
+    """``caselog export`` of ``db``, run in-process (as test_crash reads a killed import's log): the
+    bytes to compare logs by; a test about a separate process's view uses ``run``."""
+    result = invoke(db, "export")
+    assert result.exit_code == 0 and result.exception is None, f"{result.stderr}{result.exception!r}"
+    return result.stdout_bytes
 
 
 def count(db: Path | str) -> int:
@@ -167,8 +169,8 @@ def build_example_db(path: Path, copies: int = 0, schema_version: int | None = N
         data = [{**e, "schema_version": schema_version} for e in data]
     source = path.with_suffix(".jsonl")
     source.write_text(jsonl(data), "utf-8")
-    result = run(path, "import", str(source))
-    assert result.returncode == 0, result.stderr.decode()
+    result = invoke(path, "import", str(source))  # in-process: the log, not the command, is what the tests need
+    assert result.exit_code == 0 and result.exception is None, f"{result.stderr}{result.exception!r}"
     return path
 
 

@@ -37,6 +37,7 @@ from click.testing import CliRunner
 from caselog import demo, opening, report
 from caselog.reviewer import dashboard
 from caselog import summary as summaries
+from integrity_support import copy_db
 
 CHROMIUM = Path("/usr/bin/chromium")
 WINDOW = (1280, 1600)
@@ -57,11 +58,12 @@ def _caselog() -> list[str]:
     return [script] if script else [sys.executable, "-m", "cli"]
 
 
-@pytest.fixture
-def served(tmp_path):
-    """`caselog serve` on a free port over a fresh demo database: (base URL, database path)."""
-    path = tmp_path / "demo.db"
-    demo.build(path)
+@pytest.fixture(scope="module")
+def served(demo_db, tmp_path_factory):
+    """`caselog serve` on a free port over a copy of the demo database: (base URL, database path).
+    One server for the module: the pages only read, so each test sees the same log."""
+    path = tmp_path_factory.mktemp("browser") / "demo.db"
+    copy_db(demo_db, path)
     with _serving(path) as base:
         yield base, path
 
@@ -125,22 +127,25 @@ def _left_the_machine(netlog: Path) -> tuple[list[str], list[str]]:
     return away, page_requests
 
 
-def chromium(tmp_path: Path, url: str, name: str, *extra: str) -> tuple[str, Path]:
-    """Load ``url`` in headless Chromium: (the DOM as Chromium built it, the network log)."""
+def chromium(tmp_path: Path, url: str, name: str, *extra: str, screenshot: str | None = None) -> tuple[str, Path]:
+    """Load ``url`` in headless Chromium: (the DOM as Chromium built it, the network log).  With
+    ``screenshot``, the same load also takes the page's picture under that name (see ``check_screenshot``)."""
     netlog = tmp_path / f"{name}.net.json"
+    shot = [f"--screenshot={tmp_path / f'{screenshot}.png'}"] if screenshot else []
     result = subprocess.run(
         [*_chromium(tmp_path / "profile"),
-         f"--log-net-log={netlog}", f"--window-size={WINDOW[0]},{WINDOW[1]}", *extra, "--dump-dom", url],
+         f"--log-net-log={netlog}", f"--window-size={WINDOW[0]},{WINDOW[1]}", *extra, *shot, "--dump-dom", url],
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    if screenshot:
+        check_screenshot(tmp_path, screenshot)
     return result.stdout, netlog
 
 
-def screenshot(tmp_path: Path, url: str, name: str) -> None:
-    """A PNG of the page at the window's size; copied into CASELOG_SCREENSHOTS when it is set."""
+def check_screenshot(tmp_path: Path, name: str) -> None:
+    """The PNG is of the window's size; copied into CASELOG_SCREENSHOTS when it is set."""
     shot = tmp_path / f"{name}.png"
-    chromium(tmp_path, url, f"{name}-shot", f"--screenshot={shot}")
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == WINDOW
@@ -174,7 +179,7 @@ def _year_and_summary(path: Path) -> tuple[int, dict]:
 def test_dashboard_renders_in_chromium_with_nothing_fetched_from_outside(served, tmp_path):
     base, path = served
     year, s = _year_and_summary(path)
-    dom, netlog = chromium(tmp_path, f"{base}/-/caselog/dashboard", "dashboard")
+    dom, netlog = chromium(tmp_path, f"{base}/-/caselog/dashboard", "dashboard", screenshot="dashboard")
     assert "<h1>行政诉讼年度仪表盘" in dom and f'<option value="{year}" selected="">' in dom
     charts = 3 + len(dashboard.group_sections(s))  # and one of each grouping of the demo's agency registry
     assert dom.count('class="caselog-chart"') == charts and "<polyline" in dom and "<rect" in dom
@@ -187,7 +192,6 @@ def test_dashboard_renders_in_chromium_with_nothing_fetched_from_outside(served,
     rows, netlog = chromium(tmp_path, base + silent, "silent")
     assert f"{s['silent']:,} rows" in rows and "应出庭单位" in rows
     nothing_left_the_machine(netlog)
-    screenshot(tmp_path, f"{base}/-/caselog/dashboard", "dashboard")
 
 
 def test_a_table_page_reads_in_chinese_and_its_case_numbers_open_the_trail(served, tmp_path):
@@ -199,39 +203,35 @@ def test_a_table_page_reads_in_chinese_and_its_case_numbers_open_the_trail(serve
     assert f'<td class="col-appearance_rate type-float">{report.pct(s["appearance_rate"])}</td>' in dom
     assert '<details class="caselog-glossary">' in dom
     nothing_left_the_machine(netlog)
-    units, _ = chromium(tmp_path, f"{base}/{path.stem}/appearance_units?year={year}&silent=1", "units")
+    units, _ = chromium(tmp_path, f"{base}/{path.stem}/appearance_units?year={year}&silent=1", "units", screenshot="table")
     trail_url = link(units, r'<a class="caselog-case" href="([^"]+)">')
     case = re.search(r"case=([^&]+)", trail_url).group(1)
     trail, _ = chromium(tmp_path, base + trail_url, "trail")
     assert "案件审计轨迹" in trail and "hearing_held" in trail and urllib_unquote(case) in trail
-    screenshot(tmp_path, f"{base}/{path.stem}/appearance_units?year={year}&silent=1", "table")
 
 
 def test_a_canned_query_reads_in_chinese_with_percentages(served, tmp_path):
     base, path = served
     year, s = _year_and_summary(path)
-    dom, netlog = chromium(tmp_path, f"{base}/{path.stem}/rates_by_agency", "query")
+    dom, netlog = chromium(tmp_path, f"{base}/{path.stem}/rates_by_agency", "query", screenshot="query")
     assert "<h1" in dom and "各单位年度数据(由差到好)" in dom and f'name="year" value="{year}"' in dom
     worst = report.worst_first(s["by_agency"])[0]
     assert re.search(rf'<td class="col-appearance_rate">{re.escape(report.pct(worst["appearance_rate"]))}</td>', dom)
     assert f"共 {len(s['by_agency'])} 行" in dom and "SELECT" not in dom
     nothing_left_the_machine(netlog)
-    screenshot(tmp_path, f"{base}/{path.stem}/rates_by_agency", "query")
 
 
 def test_the_written_report_prints_on_a4_with_nothing_fetched(served, tmp_path):
     base, path = served
     year, s = _year_and_summary(path)
     url = f"{base}/-/caselog/report?year={year}"
-    dom, netlog = chromium(tmp_path, url, "report")
+    pdf = tmp_path / "report.pdf"
+    dom, netlog = chromium(tmp_path, url, "report", f"--print-to-pdf={pdf}", "--no-pdf-header-footer", screenshot="report")
     assert "<h1>全市行政诉讼出庭应诉与败诉情况报告</h1>" in dom and report.paragraph(s, "zh") in dom
     assert f"<td>{report.pct(s['loss_rate'])}</td>" in dom and dom.count("<svg") == 3
     nothing_left_the_machine(netlog)
-    pdf = tmp_path / "report.pdf"
-    chromium(tmp_path, url, "report-pdf", f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
     boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf.read_bytes())
     assert boxes and {(round(float(w)), round(float(h))) for w, h in boxes} == {(595, 842)}  # A4 in points
-    screenshot(tmp_path, url, "report")
 
 
 # --- signing in: a form to fill and submit, so Chromium is driven over its DevTools protocol -------

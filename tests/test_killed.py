@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from caselog import synthetic
-from integrity_support import invoke
+from integrity_support import copy_db, invoke
 
 # Runs caselog's CLI with every long job on two processes, whatever the log's size.
 TWO_PROCESSES = """
@@ -33,6 +33,14 @@ def national(tmp_path_factory) -> Path:
     with path.open("w", encoding="utf-8") as fh:
         synthetic.write_jsonl(synthetic.national(40_000, seed=3), fh)
     return path
+
+
+@pytest.fixture(scope="module")
+def national_db(national, tmp_path_factory) -> Path:
+    """The national file imported once; a test that needs a log of it works on its own copy."""
+    db = tmp_path_factory.mktemp("killed-log") / "national.db"
+    assert invoke(db, "import", str(national)).exit_code == 0
+    return db
 
 
 def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, Path]:
@@ -98,9 +106,8 @@ def test_a_killed_import_leaves_no_helper_and_its_scratch_goes_at_the_next_start
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads processes from /proc")
-def test_a_rebuild_stopped_by_sigterm_cleans_up_at_once(national, tmp_path):
-    db = tmp_path / "caselog.db"
-    assert invoke(db, "import", str(national)).exit_code == 0
+def test_a_rebuild_stopped_by_sigterm_cleans_up_at_once(national_db, tmp_path):
+    db = copy_db(national_db, tmp_path / "caselog.db")
     process, scratch = _start(tmp_path, "--db", str(db), "rebuild")
     helpers = _wait_for_helpers(process, scratch)
     process.send_signal(signal.SIGTERM)
@@ -122,9 +129,8 @@ def small_tmpdir(tmp_path):
     subprocess.run(["umount", str(folder)], check=True)
 
 
-def test_a_full_temporary_folder_is_named_as_such(national, tmp_path, small_tmpdir, monkeypatch):
-    db = tmp_path / "caselog.db"
-    assert invoke(db, "import", str(national)).exit_code == 0
+def test_a_full_temporary_folder_is_named_as_such(national_db, tmp_path, small_tmpdir, monkeypatch):
+    db = copy_db(national_db, tmp_path / "caselog.db")
     monkeypatch.setenv("TMPDIR", str(small_tmpdir))
     import tempfile
 

@@ -65,9 +65,9 @@ def mark_stale(path: Path) -> None:
     conn.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def expected(example_db) -> dict[tuple, str]:
-    """What each read prints on the writable example."""
+    """What each read prints on the writable example (which no test changes: read once for the module)."""
     out = {}
     for args in READS:
         result = invoke(example_db, *args)
