@@ -488,11 +488,17 @@ def _scope(conn: sqlite3.Connection, cases: Iterable[str] | CaseRange) -> tuple[
     conn.execute('CREATE TEMP TABLE IF NOT EXISTS _touched ("case" TEXT PRIMARY KEY)')
     conn.execute("DELETE FROM temp._touched")
     conn.executemany("INSERT OR IGNORE INTO temp._touched VALUES (?)", ((case,) for case in cases))
-    return None, {}
+    (low, high), = conn.execute('SELECT min("case"), max("case") FROM temp._touched')
+    return None, {"low": low, "high": high}
 
 
 def _of(scope: CaseRange | None, column: str) -> str:
-    return scope.sql(column) if scope is not None else f'{column} IN (SELECT "case" FROM temp._touched)'
+    if scope is not None:
+        return scope.sql(column)
+    # The bounds say nothing the list does not, but SQLite moves them, unlike a subquery, into each
+    # branch of a view: a clerk's refresh then reads its case of defendant_units through the key
+    # instead of every row (0.05 s a statement at a million events).
+    return f'{column} BETWEEN :low AND :high AND {column} IN (SELECT "case" FROM temp._touched)'
 
 
 # --- the refresh ---------------------------------------------------------------------------
