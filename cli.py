@@ -1011,14 +1011,14 @@ def summary(env: Env, year: int | None, start: dt.datetime | None, end: dt.datet
         caselog summary --year 2022 --format json --as-of 2023-01-15
         caselog summary --from 2022-01-01 --to 2022-06-30 --format markdown
     """
-    from caselog import demo, report
+    from caselog import report
     from caselog import summary as summaries
 
     if (start is None) != (end is None):
         raise click.UsageError("--from and --to go together")
     conn = env.conn(create=False)
     if year is None and start is None:
-        year = demo.latest_complete_year(conn)
+        year = summaries.latest_complete_year(conn)
         if year is None:
             raise click.ClickException("the log has no figures yet: log a case first, or give --year")
     result = summaries.summary(conn, year=year, start=start and start.date(),
@@ -1342,7 +1342,7 @@ def demo(path: str, then_serve: bool, lang: str, host: str, port: int, settings:
 
     head = demos.build(path)
     conn = opening.open_log(path, create=False)
-    year = demos.latest_complete_year(conn)
+    year = summaries.latest_complete_year(conn)
     click.echo(report.render(summaries.summary(conn, year=year), "text", lang), nl=False)
     conn.close()
     message(f"\nbuilt {path}: {head.position} events, head {head}")

@@ -89,11 +89,12 @@ async def timed(client, path: str, repeat: int) -> dict:
 
 
 async def measure(db: Path, repeat: int) -> dict:
-    from caselog import demo, opening
+    from caselog import opening
+    from caselog import summary as summaries
     from caselog.reviewer import serve
 
     conn = opening.open_log(db, create=False)  # projections of older code are rebuilt here, not timed
-    year = demo.latest_complete_year(conn)
+    year = summaries.latest_complete_year(conn)
     agency, case = conn.execute(
         "SELECT agency, (SELECT \"case\" FROM cases ORDER BY version DESC LIMIT 1) FROM yearly_figures "
         "WHERE year = ? AND level = 'all' AND agency <> '' ORDER BY heard DESC LIMIT 1", (year,)).fetchone()

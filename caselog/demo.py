@@ -7,12 +7,11 @@ not build (a clerk's real log) is never replaced.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sqlite3
 from pathlib import Path
 
-from caselog import chain, database, figures, interchange, opening, synthetic, writer
+from caselog import chain, database, interchange, opening, synthetic, writer
 from caselog.errors import InputError
 
 DEFAULT_PATH = Path("db") / "demo.db"
@@ -59,13 +58,3 @@ def build(path: str | Path = DEFAULT_PATH, seed: int = 2022) -> chain.Head:
     _remove(path)
     os.replace(building, path)
     return head
-
-
-def latest_complete_year(conn: sqlite3.Connection, today: dt.date | None = None) -> int | None:
-    """The last year before this one with figures for the city (or the last year at all)."""
-    this_year = (today or dt.date.today()).year
-    row = conn.execute(
-        "SELECT max(CASE WHEN year < ? THEN year END), max(year) FROM yearly_figures WHERE agency = ? AND level = 'all'",
-        (this_year, figures.CITY),
-    ).fetchone()
-    return row[0] if row[0] is not None else row[1]

@@ -27,12 +27,23 @@ def view(conn: sqlite3.Connection, as_of: str | None) -> Iterator[tuple[sqlite3.
             yield past
 
 
-def _yearly_series(rows: list[tuple]) -> dict[str, dict[int, Counter]]:
+def _yearly_series(rows: list[tuple]) -> dict[str, dict[int, dict[str, int]]]:
     """``projections.sealed_yearly``'s rows as {agency: {year: counts}}."""
-    table: dict[str, dict[int, Counter]] = defaultdict(dict)
+    table: dict[str, dict[int, dict[str, int]]] = defaultdict(dict)
+    names = figures.COUNTS
     for year, agency, *counts in rows:
-        table[agency][year] = Counter(dict(zip(figures.COUNTS, counts)))
+        table[agency][year] = dict(zip(names, counts))
     return table
+
+
+def latest_complete_year(conn: sqlite3.Connection, today: dt.date | None = None) -> int | None:
+    """The last year before this one with figures for the city (or the last year at all)."""
+    this_year = (today or dt.date.today()).year
+    row = conn.execute(
+        "SELECT max(CASE WHEN year < ? THEN year END), max(year) FROM yearly_figures WHERE agency = ? AND level = 'all'",
+        (this_year, figures.CITY),
+    ).fetchone()
+    return row[0] if row[0] is not None else row[1]
 
 
 def year_before(day: dt.date) -> dt.date:

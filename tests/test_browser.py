@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import pytest
 from click.testing import CliRunner
 
-from caselog import demo, opening, report
+from caselog import opening, report
 from caselog.reviewer import dashboard
 from caselog import summary as summaries
 from integrity_support import copy_db
@@ -170,7 +170,7 @@ def link(dom: str, pattern: str) -> str:
 def _year_and_summary(path: Path) -> tuple[int, dict]:
     conn = opening.open_log(path, create=False)
     try:
-        year = demo.latest_complete_year(conn)
+        year = summaries.latest_complete_year(conn)
         return year, summaries.summary(conn, year=year)
     finally:
         conn.close()

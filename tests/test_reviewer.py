@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from datasette.app import Datasette
 
-from caselog import audit, chain, database, demo, figures, interchange, opening, projections, report, rules, writer
+from caselog import audit, chain, database, figures, interchange, opening, projections, report, rules, writer
 from caselog import events as ev
 from caselog import summary as summaries
 from caselog.reviewer import charts, dashboard, guard, limits, meta, queries, serve
@@ -287,7 +287,7 @@ def test_dashboard_shows_the_latest_years_figures_charts_and_agencies(any_db):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     html = response.text
     conn = opening.open_log(any_db, create=False)
-    year = demo.latest_complete_year(conn)
+    year = summaries.latest_complete_year(conn)
     conn.close()
     s = summary_of(any_db, year=year)
     assert '<meta charset="utf-8">' in html and f'<option value="{year}" selected>' in html
@@ -488,7 +488,7 @@ def test_demo_prints_the_latest_complete_year_and_the_next_steps(tmp_path, demo_
     result = CliRunner().invoke(cli, ["demo", "--db", str(path)])
     assert result.exit_code == 0, result.output
     conn = opening.open_log(path, create=False)
-    year = demo.latest_complete_year(conn)
+    year = summaries.latest_complete_year(conn)
     assert year == years_of(path)[-1] or year == years_of(path)[-2]
     assert result.stdout == report.render(summaries.summary(conn, year=year), "text", "zh")
     assert f"caselog serve --db {path}" in result.stderr and "/-/caselog/dashboard" in result.stderr

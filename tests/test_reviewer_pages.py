@@ -14,7 +14,8 @@ from urllib.parse import quote
 from datasette.app import Datasette
 from markupsafe import escape
 
-from caselog import demo, opening, report
+from caselog import opening, report
+from caselog import summary as summaries
 from caselog.reviewer import pages, queries
 from test_reviewer import fetch, get, read, summary_of
 
@@ -110,7 +111,7 @@ def test_canned_queries_hide_their_sql_and_say_what_each_parameter_takes(example
 def test_an_empty_year_means_the_latest_complete_year(demo_db):
     ds = Datasette([str(demo_db)])
     conn = opening.open_log(demo_db, create=False)
-    latest = demo.latest_complete_year(conn)
+    latest = summaries.latest_complete_year(conn)
     conn.close()
     assert read(demo_db, f"SELECT {queries.LATEST_COMPLETE_YEAR}")[0][0] == latest
     defaulted, given = fetch(ds, "/demo/silent_heads.json?_shape=objects&_size=max",
@@ -121,7 +122,7 @@ def test_an_empty_year_means_the_latest_complete_year(demo_db):
 
 def test_a_query_page_says_how_many_rows_there_are(demo_db):
     ds = Datasette([str(demo_db)], settings={"max_returned_rows": 5})
-    year = demo.latest_complete_year(opening.open_log(demo_db, create=False))
+    year = summaries.latest_complete_year(opening.open_log(demo_db, create=False))
     s = summary_of(demo_db, year=year)
     html = get(ds, f"/demo/silent_heads?year={year}").text
     assert s["silent"] > 5
@@ -136,7 +137,7 @@ def test_codes_and_flags_have_chinese_labels():
 def test_every_csv_export_has_every_row(demo_db):
     """With max_returned_rows 5, a canned query's CSV and a table's CSV link still give every row."""
     ds = Datasette([str(demo_db)], settings={"max_returned_rows": 5})
-    year = demo.latest_complete_year(opening.open_log(demo_db, create=False))
+    year = summaries.latest_complete_year(opening.open_log(demo_db, create=False))
     s = summary_of(demo_db, year=year)
     query_csv, table_csv, json_page = fetch(ds, f"/demo/silent_heads.csv?year={year}&level=&agency=",
                                             "/demo/cases.csv?_size=max", f"/demo/silent_heads.json?year={year}")

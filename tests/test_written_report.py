@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 from datasette.app import Datasette
 
-from caselog import demo, opening, report
+from caselog import opening, report
+from caselog import summary as summaries
 from caselog.reviewer import written
 from cli import cli
 from test_reviewer import get, summary_of
@@ -21,7 +22,7 @@ from test_reviewer import get, summary_of
 def _latest(path) -> int:
     conn = opening.open_log(path, create=False)
     try:
-        return demo.latest_complete_year(conn)
+        return summaries.latest_complete_year(conn)
     finally:
         conn.close()
 

@@ -56,7 +56,7 @@ def parse(args: Any) -> tuple[int | None, str, str | None]:
 
 
 def latest_complete(years: list[int], today: dt.date) -> int:
-    """The year the dashboard opens on: the last before this one, as caselog.demo.latest_complete_year."""
+    """The year the dashboard opens on: the last before this one, as caselog.summary.latest_complete_year."""
     return max((y for y in years if y < today.year), default=years[-1])
 
 

@@ -26,7 +26,7 @@ PARAMS: dict[str, tuple[str, str, str]] = {
 }
 
 # The latest year before this one with the city's figures (or the last year at all), as
-# caselog.demo.latest_complete_year finds it; a test holds the two to the same answer.
+# caselog.summary.latest_complete_year finds it; a test holds the two to the same answer.
 LATEST_COMPLETE_YEAR = """(SELECT coalesce(max(CASE WHEN year < CAST(strftime('%Y', 'now', 'localtime') AS INTEGER)
   THEN year END), max(year)) FROM yearly_figures WHERE agency = '' AND level = 'all')"""
 YEAR = f"coalesce(CAST(nullif(trim(:year), '') AS INTEGER), {LATEST_COMPLETE_YEAR})"
