@@ -30,12 +30,15 @@ import threading
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Iterator
 
 import attrs
 
-from caselog import chain, database, errors, interchange, projections, signing, writer
+from caselog import chain, database, errors, projections
 from caselog import events as ev
+
+if TYPE_CHECKING:
+    from caselog import signing, writer
 
 FROM_EVENTS = 200_000  # below this many events, starting a second process costs more than it saves
 READ_APART_FROM = 16 * 1024 * 1024  # bytes of an import file: below this, reading it in a helper costs more than it saves
@@ -336,7 +339,7 @@ class Reading:
     are in (``refresh_all``, for a log that began empty)."""
 
     items: Iterator[writer.Proposed]
-    refresh_all: writer.RefreshAll = writer.refresh_here
+    refresh_all: writer.RefreshAll
 
     def __iter__(self) -> Iterator[writer.Proposed]:
         return self.items
@@ -347,9 +350,13 @@ def reading(file: BinaryIO, clerk: str, progress: Callable[[int], None] | None =
             empty: bool = False) -> Iterator[Reading]:
     """The file's events; ``progress`` gets the bytes read so far.  A big file is read by a helper;
     into an ``empty`` log, the helper also refreshes part of the cases."""
+    # Imported here, not above: every process started for a chain check or a refresh imports this
+    # module, and the import path (the writer, signatures, the interchange) took each 30 ms to import.
+    from caselog import writer
+
     size = _regular_size(file)
     if size is None or size < READ_APART_FROM or usable_cpus() < 2:
-        yield Reading(_counted(file, clerk, progress))
+        yield Reading(_counted(file, clerk, progress), writer.refresh_here)
         return
     receiving, sending = _SPAWN.Pipe(duplex=False)
     with scratch_folder() as folder:
@@ -385,6 +392,8 @@ class _Messages:
 
 
 def _received(messages: _Messages, progress: Callable[[int], None] | None) -> Iterator[writer.Proposed]:
+    from caselog import writer
+
     proposed, event = writer.Proposed, ev.unchecked
     while True:
         message = messages.next()
@@ -448,6 +457,8 @@ def _regular_size(file: BinaryIO) -> int | None:
 
 
 def _counted(file: BinaryIO, clerk: str, progress: Callable[[int], None] | None) -> Iterator[writer.Proposed]:
+    from caselog import interchange
+
     for n, item in enumerate(interchange.read_jsonl(file, clerk), 1):
         if progress is not None and n % 10_000 == 0:
             progress(file.tell())
@@ -461,6 +472,8 @@ def _read_apart(path: str, clerk: str, sending: Connection, folder: str, parent:
     """The helper: read and check every line, sending Batches, then AllRead (or Refused).  With a
     ``folder``, also copy the events there as they will be logged into an empty log, then refresh
     the upper range of cases from the copy and send Refreshed."""
+    from caselog import interchange
+
     _die_with(parent)
     copy = _EventsCopy(os.path.join(folder, _COPY) if folder else "")
     try:
@@ -582,6 +595,8 @@ def import_file(conn: sqlite3.Connection, file: BinaryIO, clerk: str,
     """Import a JSON Lines file all or nothing; returns how many events were logged.  ``all_read`` is
     called once every line is checked and appended, before the projections are refreshed; ``seal``
     signs the import (``writer.append``)."""
+    from caselog import writer
+
     empty = chain.head(conn).position == 0
     with reading(file, clerk, progress, empty) as items:
         lines: Iterable[writer.Proposed] = items if all_read is None else _then(items, all_read)
