@@ -102,7 +102,7 @@ CASE_TABLES = ("cases", "hearings", "appearance_units", "outcomes", "multi_defen
 
 # Every defendant of every case, each with its units and outcomes: the agencies' unit of count.  Seven
 # cases in eight have one defendant, whose rows are the city's own (``defendants = 1``); storing them
-# twice cost some 60 bytes an event and a third of a refresh, so these are views, and only the cases
+# twice cost 66 bytes an event and a sixth of a full refresh, so these are views, and only the cases
 # with several defendants have rows of their own (``multi_*``).
 VIEWS: dict[str, tuple[dict[str, str], str]] = {
     "defendants": (_DEFENDANT, """
