@@ -346,8 +346,8 @@ def test_an_event_stored_with_a_wrong_m_holds_the_chain_but_not_a_full_verify_no
     """m, the digest of the payload with its names committed to, is hashed into the payload's hash as
     stored and read only once a field is redacted: a writer that got it wrong is caught before then."""
     db, _ = log
-    if apart:  # the full verify checks the masks in a second process beside the replay
-        monkeypatch.setattr(parallel, "FROM_EVENTS", 2)
+    if apart:  # the full verify checks the masks (here of one event that names someone) in a second process
+        monkeypatch.setattr(parallel, "FROM_EVENTS", 1)
         monkeypatch.setattr(parallel, "usable_cpus", lambda: 2)
     with monkeypatch.context() as wrong:
         wrong.setattr(chain, "_mask", lambda payload, commitments: bytes(chain.DIGEST_BYTES))
