@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Iterator
 
 import attrs
 
-from caselog import chain, database, errors, projections
+from caselog import chain, database, errors, figures, projections
 from caselog import events as ev
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ READ_APART_FROM = 16 * 1024 * 1024  # bytes of an import file: below this, readi
 # Writing into the log costs more than into a scratch file, where this process can take more
 # (BENCHMARKS.md, sixth session).  An import leaves slightly more to itself: its helper first
 # finishes its copy of the events.
-_MINE, _MINE_IN_SCRATCH, _MINE_IN_IMPORT = 0.47, 0.51, 0.49
+_MINE, _MINE_IN_SCRATCH, _MINE_IN_IMPORT = 0.50, 0.51, 0.49
 _BATCH = 2_000  # events a message from the reading helper
 
 
@@ -225,21 +225,22 @@ def _masks_apart(path: str) -> chain.Break | None:
 
 def refresh_all(conn: sqlite3.Connection, head: chain.Head, log: str = "main", upto: int | None = None) -> None:
     """``projections.refresh`` of every case of the events in ``log`` (a schema name) up to ``upto``;
-    for a long log the upper range of cases is refreshed by another process, reading the log's file."""
+    for a long log the upper range of cases is recomputed by another process, reading the log's file."""
     if not worth_it(head.position):
         projections.refresh(conn, head, projections.EVERY_CASE, log, upto)
         return
     path = next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == log)
     split = _split(conn, log, head.position, _MINE if log == "main" else _MINE_IN_SCRATCH)
     with scratch_folder() as folder:
-        rows = str(folder / "upper.db")
-        with _apart(_refresh_apart, path, rows, split, head) as theirs:
-            projections.refresh(conn, head, projections.CaseRange(None, split), log, upto)
+        rows = str(folder / _UPPER)
+        with _apart(_recompute_apart, path, rows, split, upto) as theirs:
+            mine = projections.recompute(conn, projections.CaseRange(None, split), log, upto)
             try:
-                theirs()
+                moved = theirs()
             except sqlite3.Error as error:
                 raise full_scratch(error) or errors.CaselogError(f"the second process could not refresh its cases: {error}") from None
         projections.absorb(conn, rows)
+    projections.settle(conn, head, figures.combined(mine, moved))
 
 
 def _split(conn: sqlite3.Connection, log: str, events: int, mine: float) -> str:
@@ -250,15 +251,16 @@ def _split(conn: sqlite3.Connection, log: str, events: int, mine: float) -> str:
     return case
 
 
-def _refresh_apart(path: str, rows: str, first: str, head: chain.Head) -> None:
-    """In the other process: the projections of the cases from ``first`` on, of the events of the log
-    file ``path`` up to ``head``, into the new database ``rows``."""
+def _recompute_apart(path: str, rows: str, first: str, upto: int | None) -> figures.Tally:
+    """In the other process: the rows of the cases from ``first`` on, of the events of the log file
+    ``path`` up to ``upto``, into the new database ``rows``; returns how they move the yearly counts."""
     with contextlib.closing(database.scratch(rows)) as conn:
         conn.execute("ATTACH DATABASE ? AS log", (database.read_only_uri(path),))
         projections.create(conn)
         conn.execute("BEGIN")
-        projections.refresh(conn, head, projections.CaseRange(first, None), "log", head.position)
+        moved = projections.recompute(conn, projections.CaseRange(first, None), "log", upto)
         conn.execute("COMMIT")
+        return moved
 
 
 @contextlib.contextmanager
@@ -324,9 +326,11 @@ class AllRead:
 
 @attrs.frozen
 class Refreshed:
-    """The helper's range of cases is refreshed into ``rows`` (None: it could not be)."""
+    """The helper's range of cases is recomputed into ``rows`` (None: it could not be), moving the
+    yearly counts by ``moved``."""
 
     rows: str | None
+    moved: figures.Tally = attrs.Factory(dict)
 
 
 # What the helper sends of each event's envelope: Proposed's fields, less the event and the expected
@@ -427,13 +431,14 @@ class _HelpedRefresh:
         if first is None:
             projections.refresh(conn, head)
             return
-        projections.refresh(conn, head, projections.CaseRange(None, first))
+        mine = projections.recompute(conn, projections.CaseRange(None, first))
         done = self.messages.next()
-        upper = projections.CaseRange(first, None)
         if isinstance(done, Refreshed) and done.rows is not None and _copy_ends_with_log(conn, done.rows):
             projections.absorb(conn, done.rows)
-        else:  # the helper could not: this process refreshes the rest too
-            projections.refresh(conn, head, upper)
+            theirs = done.moved
+        else:  # the helper could not: this process recomputes the rest too
+            theirs = projections.recompute(conn, projections.CaseRange(first, None))
+        projections.settle(conn, head, figures.combined(mine, theirs))
 
 
 def _copy_ends_with_log(conn: sqlite3.Connection, rows: str) -> bool:
@@ -497,13 +502,12 @@ def _read_apart(path: str, clerk: str, sending: Connection, folder: str, parent:
         first = copy.split(_MINE_IN_IMPORT) if folder else None
         sending.send(AllRead(first))
         if first is not None:
-            rows = os.path.join(folder, _UPPER)
-            done = None
+            done = Refreshed(None)
             if copy.finish():
                 with contextlib.suppress(sqlite3.Error):
-                    _refresh_apart(copy.path, rows, first, chain.Head(copy.position, "", ""))
-                    done = rows
-            sending.send(Refreshed(done))
+                    rows = os.path.join(folder, _UPPER)
+                    done = Refreshed(rows, _recompute_apart(copy.path, rows, first, copy.position))
+            sending.send(done)
     except (BrokenPipeError, ConnectionResetError):
         pass  # the import stopped, refused or killed: nobody is listening
     except OSError as error:

@@ -1,11 +1,12 @@
 """Read models: tables computed from the log, never edited by hand, thrown away at will.
 
 ``refresh`` is the one way rows get here: it recomputes the rows of a set of
-cases from the log in set-based SQL, in this process, and moves the yearly
-figures by the difference it made.  Appends and imports refresh the cases they
-touched inside their own transaction; a rebuild, a verify and the as-of view
-refresh every case (``caselog.parallel`` may run the same refresh over two
-ranges of cases and ``absorb`` the other range's rows).
+cases from the log in set-based SQL, in this process (``recompute``), and moves
+the yearly figures by the difference it made (``settle``).  Appends and imports
+refresh the cases they touched inside their own transaction; a rebuild, a verify
+and the as-of view refresh every case (``caselog.parallel`` may recompute two
+ranges of cases at once, ``absorb`` the other range's rows, and settle both
+moves together).
 
 Each refresh ends by sealing the yearly figures with a digest that their readers
 check (``sealed_yearly``), so that figures edited in the file are refused.
@@ -508,12 +509,26 @@ def refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | CaseRan
             log: str = "main", upto: int | None = None) -> None:
     """Recompute the rows of ``cases`` from the events in ``log`` (a schema name) up to position
     ``upto``, and move the yearly figures by the difference; the projections then reflect ``head``."""
+    settle(conn, head, recompute(conn, cases, log, upto))
+
+
+def recompute(conn: sqlite3.Connection, cases: Iterable[str] | CaseRange = EVERY_CASE, log: str = "main",
+              upto: int | None = None) -> figures.Tally:
+    """The rows of ``cases`` recomputed, and how the yearly counts move by it, for ``settle``.  Apart from
+    ``refresh`` so that a refresh split between processes derives the yearly figures once, from the
+    moves of both."""
     with database.sorting(conn) if isinstance(cases, CaseRange) else contextlib.nullcontext():
-        _refresh(conn, head, cases, log, upto)
+        return _recompute(conn, cases, log, upto)
 
 
-def _refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | CaseRange, log: str,
-             upto: int | None) -> None:
+def settle(conn: sqlite3.Connection, head: Head, moved: figures.Tally) -> None:
+    """Move the yearly figures by ``moved`` and seal them: the projections now reflect ``head``."""
+    _mark(conn, head)  # first: the yearly figures are sealed under the head they reflect
+    _move_yearly(conn, moved)
+
+
+def _recompute(conn: sqlite3.Connection, cases: Iterable[str] | CaseRange, log: str,
+               upto: int | None) -> figures.Tally:
     scope, params = _scope(conn, cases)
     rows_scope = _of(scope, '"case"')
     # A few named cases are found through the (case, version) index; a range of cases, most of the log,
@@ -538,8 +553,7 @@ def _refresh(conn: sqlite3.Connection, head: Head, cases: Iterable[str] | CaseRa
     conn.execute(_sql(_MULTI_DEFENDANTS, log=log, scope=events_scope + several), params)
     for statement in (_UNITS, _MULTI_DEFENDANT_UNITS, _MULTI_DEFENDANT_OUTCOMES, _OUTCOMES):
         conn.execute(_sql(statement, cases=_of(scope, 'c."case"'), units=_of(scope, 'u."case"')), params)
-    _mark(conn, head)  # first: the yearly figures are sealed under the head they reflect
-    _move_yearly(conn, figures.combined(regrouped, figures.difference(figures.tally(conn, rows_scope, params), before)))
+    return figures.combined(regrouped, figures.difference(figures.tally(conn, rows_scope, params), before))
 
 
 def _refresh_registry(conn: sqlite3.Connection, log: str, upto: int | None) -> figures.Tally:
@@ -562,17 +576,11 @@ def _refresh_registry(conn: sqlite3.Connection, log: str, upto: int | None) -> f
 
 
 def absorb(conn: sqlite3.Connection, path: str) -> None:
-    """Take in the rows of other cases, refreshed by another process into the new database ``path``,
-    and move the yearly figures by them."""
+    """Take in the rows of other cases, recomputed by another process into the new database ``path``
+    (whose yearly counts move by what that ``recompute`` returned: see ``settle``)."""
     with database.attached(conn, path, "absorbed") as other:
         for name in CASE_TABLES:
             conn.execute(f'INSERT INTO "{name}" SELECT * FROM {other}."{name}"')
-        # The other database began empty, so its yearly counts are exactly those of its rows.
-        counts = ", ".join(map(_quote, figures.COUNTS))
-        moved = {(year, level, agency): Counter({k: n for k, n in zip(figures.COUNTS, values) if n})
-                 for year, level, agency, *values in
-                 conn.execute(f"SELECT year, level, agency, {counts} FROM {other}.yearly_figures")}
-    _move_yearly(conn, moved)
 
 
 def _mark(conn: sqlite3.Connection, head: Head) -> None:

@@ -13,7 +13,7 @@ import sqlite3
 
 import pytest
 
-from caselog import audit, chain, database, opening, parallel, projections, synthetic
+from caselog import audit, chain, database, figures, opening, parallel, projections, synthetic
 from caselog.errors import CaselogError
 from integrity_support import copy_db, invoke, jsonl, on_two_cores, snapshot
 
@@ -56,8 +56,9 @@ def test_a_rebuild_on_two_cores_equals_the_incremental_projections(db, monkeypat
 
 
 def test_two_ranges_of_cases_refreshed_apart_and_absorbed_equal_one_refresh(db, tmp_path):
-    """The parts caselog.parallel puts together: a lower range refreshed here, the upper one into
-    another database and absorbed, give every row of a whole refresh."""
+    """The parts caselog.parallel puts together: a lower range recomputed here, the upper one into
+    another database and absorbed, and the two moves of the yearly counts settled at once, give every
+    row of a whole refresh."""
     imported = snapshot(db)
     conn = opening.open_log(db)
     with database.Transaction(conn):
@@ -65,10 +66,11 @@ def test_two_ranges_of_cases_refreshed_apart_and_absorbed_equal_one_refresh(db, 
         split = parallel._split(conn, "main", head.position, 0.5)
         projections.drop(conn)
         projections.create(conn)
-        projections.refresh(conn, head, projections.CaseRange(None, split))
+        mine = projections.recompute(conn, projections.CaseRange(None, split))
         upper = str(tmp_path / "upper.db")
-        parallel._refresh_apart(str(db), upper, split, head)
+        theirs = parallel._recompute_apart(str(db), upper, split, head.position)
         projections.absorb(conn, upper)
+        projections.settle(conn, head, figures.combined(mine, theirs))
     conn.close()
     assert snapshot(db) == imported
     cases = [row[0] for row in imported["cases"]]
