@@ -42,11 +42,6 @@ if TYPE_CHECKING:
 
 FROM_EVENTS = 200_000  # below this many events, starting a second process costs more than it saves
 READ_APART_FROM = 16 * 1024 * 1024  # bytes of an import file: below this, reading it in a helper costs more than it saves
-# The share of a full refresh's cases this process computes; it also absorbs the other share.
-# Writing into the log costs more than into a scratch file, where this process can take more
-# (BENCHMARKS.md, sixth session).  An import leaves slightly more to itself: its helper first
-# finishes its copy of the events.
-_MINE, _MINE_IN_SCRATCH, _MINE_IN_IMPORT = 0.50, 0.51, 0.49
 _BATCH = 2_000  # events a message from the reading helper
 
 
@@ -230,7 +225,7 @@ def refresh_all(conn: sqlite3.Connection, head: chain.Head, log: str = "main", u
         projections.refresh(conn, head, projections.EVERY_CASE, log, upto)
         return
     path = next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == log)
-    split = _split(conn, log, head.position, _MINE if log == "main" else _MINE_IN_SCRATCH)
+    split = middle_case(conn, log, head.position)
     with scratch_folder() as folder:
         rows = str(folder / _UPPER)
         with _apart(_recompute_apart, path, rows, split, upto) as theirs:
@@ -243,11 +238,12 @@ def refresh_all(conn: sqlite3.Connection, head: chain.Head, log: str = "main", u
     projections.settle(conn, head, figures.combined(mine, moved))
 
 
-def _split(conn: sqlite3.Connection, log: str, events: int, mine: float) -> str:
-    """The case that ends the first ``mine`` of ``events`` events in case order: where the other
-    process's range of cases begins."""
+def middle_case(conn: sqlite3.Connection, log: str, events: int) -> str:
+    """The case that ends the first half of ``events`` events in case order: where the other process's
+    range of cases begins.  Halves: this process, which absorbs the other's rows, spends about as long
+    on its half as the other spends starting and on its own (BENCHMARKS.md, ninth session)."""
     (case,) = conn.execute(f'SELECT "case" FROM {log}.events ORDER BY "case" LIMIT 1 OFFSET ?',
-                           (int(events * mine),)).fetchone()
+                           (events // 2,)).fetchone()
     return case
 
 
@@ -499,7 +495,7 @@ def _read_apart(path: str, clerk: str, sending: Connection, folder: str, parent:
                 return
             copy.add(batch)
             sending.send(batch.sent(file.tell()))
-        first = copy.split(_MINE_IN_IMPORT) if folder else None
+        first = copy.split() if folder else None
         sending.send(AllRead(first))
         if first is not None:
             done = Refreshed(None)
@@ -561,14 +557,14 @@ class _EventsCopy:
                 for position, type_, envelope in zip(range(first, self.position + 1), batch.types, batch.envelopes)]
         self._write(("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows))
 
-    def split(self, mine: float) -> str | None:
+    def split(self) -> str | None:
         """Where the refresh's cases are split; None if the copy failed."""
         # The projections' SQL looks events up by case and by id, and reads the corrections first.
         self._write('CREATE INDEX events_case ON events ("case")')
         if self.conn is None or not self.position:
             return None
         try:
-            return _split(self.conn, "main", self.position, mine)
+            return middle_case(self.conn, "main", self.position)
         except sqlite3.Error:
             return None
 

@@ -40,7 +40,7 @@ def split_case(db) -> str:
     """The first case of the second process's range."""
     with sqlite3.connect(db) as conn:
         return conn.execute('SELECT "case" FROM events ORDER BY "case" LIMIT 1 OFFSET '
-                            f"(SELECT CAST(max(position) * {parallel._MINE} AS INTEGER) FROM events)").fetchone()[0]
+                            "(SELECT max(position) / 2 FROM events)").fetchone()[0]
 
 
 def test_a_rebuild_on_two_cores_equals_the_incremental_projections(db, monkeypatch):
@@ -63,7 +63,7 @@ def test_two_ranges_of_cases_refreshed_apart_and_absorbed_equal_one_refresh(db, 
     conn = opening.open_log(db)
     with database.Transaction(conn):
         head = chain.head(conn)
-        split = parallel._split(conn, "main", head.position, 0.5)
+        split = parallel.middle_case(conn, "main", head.position)
         projections.drop(conn)
         projections.create(conn)
         mine = projections.recompute(conn, projections.CaseRange(None, split))

@@ -215,9 +215,13 @@ TAMPERS = [
 ]
 
 
+def test_the_log_every_tampering_starts_from_verifies(db):
+    result = invoke(db, "verify")
+    assert result.exit_code == 0 and "chain intact" in result.stderr, result.output
+
+
 @pytest.mark.parametrize("tamper", TAMPERS, ids=[t.__name__ for t in TAMPERS])
 def test_verify_names_the_first_tampered_position(db, tamper):
-    assert invoke(db, "verify").exit_code == 0
     with tampering(db) as conn:
         position = tamper(conn)
     refused(invoke(db, "verify"), position)
