@@ -251,54 +251,63 @@ SELECT position, "case", held_on, CAST(substr(held_on, 1, 4) AS INTEGER), level,
 FROM fields ORDER BY "case", position
 """
 
-# A case's filing, then its steps (conclusions, appeals, decisions and added defendants) numbered in
-# replay order.  The standing conclusion is the last one, unless a remand came after it; its disposition
-# is that of the last reversal after it, if any.  An appeal is pending when no appeal decision follows it.
+# A case's filing, then its steps (conclusions, appeals, decisions and added defendants) replayed in
+# business-date order, each knowing what comes after it.  The standing conclusion is the latest one not
+# undone by a later remand: a conclusion with no conclusion and no remand after it.  Its disposition
+# gives way to that of the latest reversal after it: a reversal with no reversal and no conclusion
+# after it.  An appeal is pending when no appeal decision comes after it.
 _CASES = """
 INSERT INTO cases
-WITH standing AS (""" + _standing(_values(("case_filed", "case_concluded", "appeal_filed", "appeal_decided",
-                                           "retrial_decided", "defendant_added"))) + """),
-filings AS (SELECT "case", payload FROM standing WHERE type = 'case_filed'),
-steps AS MATERIALIZED (
-    SELECT "case", type, {date} AS date, json_extract(payload, '$.disposition') AS disposition,
-           json_extract(payload, '$.dispositions') AS dispositions, json_extract(payload, '$.result') AS result,
-           row_number() OVER (PARTITION BY "case" ORDER BY {date}, position) AS step
-    FROM standing WHERE type <> 'case_filed'
+WITH filings AS (""" + _standing("('case_filed')") + """),
+steps AS (""" + _standing(_values(("case_concluded", "appeal_filed", "appeal_decided", "retrial_decided",
+                                   "defendant_added"))) + """),
+fields AS (
+    SELECT "case", position, type, {date} AS date, json_extract(payload, '$.disposition') AS disposition,
+           json_extract(payload, '$.dispositions') AS dispositions, json_extract(payload, '$.result') AS result
+    FROM steps
 ),
-last_steps AS (
+replayed AS (
+    SELECT *, total(type = 'case_concluded') OVER later AS conclusions_after,
+              total(result = 'remanded') OVER later AS remands_after,
+              total(result = 'reversed') OVER later AS reversals_after,
+              total(type = 'appeal_decided') OVER later AS appeal_decisions_after
+    FROM fields
+    WINDOW later AS (PARTITION BY "case" ORDER BY date, position ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
+),
+marked AS (
+    SELECT *, type = 'case_concluded' AND NOT conclusions_after AND NOT remands_after AS standing_conclusion,
+              result = 'reversed' AND NOT reversals_after AND NOT conclusions_after AS last_reversal
+    FROM replayed
+),
+per_case AS (
     SELECT "case",
-           max(CASE WHEN type = 'case_concluded' THEN step END) AS conclusion,
-           max(CASE WHEN result = 'remanded' THEN step END) AS remand,
-           max(CASE WHEN result = 'reversed' THEN step END) AS reversal,
-           max(CASE WHEN type = 'appeal_filed' THEN step END) AS appeal,
-           max(CASE WHEN type = 'appeal_decided' THEN step END) AS appeal_decision,
-           count(CASE WHEN type = 'appeal_filed' THEN 1 END) AS appeals,
-           count(CASE WHEN result = 'remanded' THEN 1 END) AS remands,
-           count(CASE WHEN type = 'defendant_added' THEN 1 END) AS added
-    FROM steps GROUP BY "case"
+           max(standing_conclusion) AS concluded,
+           max(last_reversal) AS reversed_after,
+           max(type = 'appeal_filed' AND NOT appeal_decisions_after) AS appeal_pending,
+           sum(type = 'appeal_filed') AS appeals, sum(result = 'remanded') AS remands,
+           sum(type = 'defendant_added') AS added,
+           max(CASE WHEN standing_conclusion THEN date END) AS concluded_on,
+           max(CASE WHEN standing_conclusion THEN disposition END) AS disposition,
+           max(CASE WHEN standing_conclusion THEN dispositions END) AS dispositions,
+           max(CASE WHEN last_reversal THEN disposition END) AS reversal_disposition,
+           max(CASE WHEN last_reversal THEN dispositions END) AS reversal_dispositions
+    FROM marked GROUP BY "case"
 ),
-standing_steps AS (
-    SELECT *, CASE WHEN remand IS NULL OR remand < conclusion THEN conclusion END AS standing_conclusion
-    FROM last_steps
-)
+effective AS (SELECT *, coalesce(concluded AND reversed_after, 0) AS reversed FROM per_case)
 SELECT f."case", CAST(substr(json_extract(f.payload, '$.filed_on'), 1, 4) AS INTEGER),
        json_extract(f.payload, '$.filed_on'), json_extract(f.payload, '$.court'),
        json_extract(f.payload, '$.agency'),
        1 + coalesce(json_array_length(f.payload, '$.co_defendants'), 0) + coalesce(s.added, 0),
        json_extract(f.payload, '$.cause'), json_extract(f.payload, '$.plaintiff'), json_extract(f.payload, '$.field'),
-       CASE WHEN s.standing_conclusion IS NULL THEN CASE WHEN s.remands > 0 THEN 'remanded' ELSE 'open' END
-            WHEN s.appeal > coalesce(s.appeal_decision, 0) THEN 'on_appeal'
+       CASE WHEN NOT coalesce(s.concluded, 0) THEN CASE WHEN s.remands > 0 THEN 'remanded' ELSE 'open' END
+            WHEN s.appeal_pending THEN 'on_appeal'
             ELSE 'concluded' END,
-       conclusion.date, conclusion.disposition,
-       CASE WHEN s.reversal > s.standing_conclusion THEN reversal.disposition ELSE conclusion.disposition END,
+       s.concluded_on, s.disposition, CASE WHEN s.reversed THEN s.reversal_disposition ELSE s.disposition END,
        coalesce(s.appeals, 0), coalesce(s.remands, 0),
        (SELECT count(*) FROM {log}.events e WHERE e."case" = f."case" AND {scope}),
-       conclusion.dispositions, coalesce(s.reversal > s.standing_conclusion, 0),
-       CASE WHEN s.reversal > s.standing_conclusion THEN reversal.dispositions END
+       s.dispositions, coalesce(s.reversed, 0), CASE WHEN s.reversed THEN s.reversal_dispositions END
 FROM filings f
-LEFT JOIN standing_steps s ON s."case" = f."case"
-LEFT JOIN steps conclusion ON conclusion."case" = f."case" AND conclusion.step = s.standing_conclusion
-LEFT JOIN steps reversal ON reversal."case" = f."case" AND reversal.step = s.reversal
+LEFT JOIN effective s ON s."case" = f."case"
 ORDER BY f."case"
 """
 
