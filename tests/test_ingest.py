@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from caselog import interchange, opening, parallel, writer
+from caselog import chain, database, interchange, opening, parallel, projections, writer
 from conftest import check_line_number, check_refusal
 from integrity_support import (build_example_db, caselog_command, copy_db, example_events, export, invoke, jsonl,
                                on_two_cores, shifted, snapshot)
@@ -145,6 +145,28 @@ def test_a_copy_that_does_not_end_where_the_log_does_is_not_used(tmp_path):
         other.executemany("INSERT INTO events VALUES (?, ?)", conn.execute("SELECT position, event_id FROM events"))
     assert parallel._copy_ends_with_log(conn, rows)
     conn.close()
+
+
+def test_when_the_helper_could_not_recompute_its_cases_this_process_does(base, tmp_path):
+    """An import on two cores whose helper sent no rows (its copy could not be written) ends with this
+    process recomputing the upper range too, and settling both ranges as one refresh would."""
+    db = copy_db(base, tmp_path / "caselog.db")
+    before = snapshot(db)
+    conn = opening.open_log(db)
+    with database.Transaction(conn):
+        head = chain.head(conn)
+        projections.drop(conn)
+        projections.create(conn)
+
+        class HelperGaveUp:
+            first = parallel.middle_case(conn, "main", head.position)
+
+            def next(self) -> parallel.Refreshed:
+                return parallel.Refreshed(None)
+
+        parallel._HelpedRefresh(HelperGaveUp())(conn, head)
+    conn.close()
+    assert snapshot(db) == before
 
 
 def test_a_copy_that_cannot_be_written_is_given_up_and_not_used(tmp_path):
