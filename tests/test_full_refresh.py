@@ -6,6 +6,7 @@ two-process path; each test holds it against the one-process path or a known cha
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -38,9 +39,8 @@ def db(national_db, tmp_path):
 
 def split_case(db) -> str:
     """The first case of the second process's range."""
-    with sqlite3.connect(db) as conn:
-        return conn.execute('SELECT "case" FROM events ORDER BY "case" LIMIT 1 OFFSET '
-                            "(SELECT max(position) / 2 FROM events)").fetchone()[0]
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return parallel.middle_case(conn, "main", chain.head(conn).position)
 
 
 def test_a_rebuild_on_two_cores_equals_the_incremental_projections(db, monkeypatch):
